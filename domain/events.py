@@ -1,0 +1,132 @@
+"""What happened, in past tense. Events are the record an auditor reads years later, so each one
+says who acted (subject, printed name, role), when (workflow time) and under which playbook."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.commands import GateOutcome, Verdict
+from domain.identity import ActorRef, Key, ProductId, Reason, Subject, Title
+from domain.playbook import Playbook
+from domain.stages import Stage
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    schema_version: int = 1
+    product_id: ProductId
+    occurred_at: datetime
+    actor: ActorRef
+
+
+class ProductRegistered(_Event):
+    type: Literal["ProductRegistered"] = "ProductRegistered"
+    name: Title
+    description: Reason
+    owner: Subject
+    owner_name: Title
+    stage: Stage
+    playbook: Playbook  # the whole rule set, so the trail alone proves which rules applied
+    playbook_fingerprint: str
+
+
+class EvidenceSubmitted(_Event):
+    type: Literal["EvidenceSubmitted"] = "EvidenceSubmitted"
+    gate: Stage
+    requirement: Key
+    evidence_id: str
+    title: Title
+    uri: str
+    summary: Reason
+
+
+class ChecklistItemCompleted(_Event):
+    type: Literal["ChecklistItemCompleted"] = "ChecklistItemCompleted"
+    gate: Stage
+    item: Key
+    note: Reason
+
+
+class ChecklistItemReopened(_Event):
+    type: Literal["ChecklistItemReopened"] = "ChecklistItemReopened"
+    gate: Stage
+    item: Key
+    reason: Reason
+
+
+class MetricRecorded(_Event):
+    type: Literal["MetricRecorded"] = "MetricRecorded"
+    metric: Key
+    value: float
+    unit: str
+    source: str
+    observed_at: datetime
+
+
+class GateReviewRequested(_Event):
+    type: Literal["GateReviewRequested"] = "GateReviewRequested"
+    gate: Stage
+    round: int
+    note: Reason
+
+
+class SignOffGiven(_Event):
+    type: Literal["SignOffGiven"] = "SignOffGiven"
+    gate: Stage
+    round: int
+    verdict: Verdict  # the meaning of the signature
+    reason: Reason
+    playbook_version: int
+
+
+class CriterionSnapshot(BaseModel):
+    """A gate criterion as it stood when the decision was taken: the 'on what evidence'."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    key: str
+    passed: bool
+    reason: str
+
+
+class GateDecided(_Event):
+    type: Literal["GateDecided"] = "GateDecided"
+    gate: Stage
+    outcome: GateOutcome
+    reason: Reason
+    automatic: bool
+    playbook_version: int
+    criteria: tuple[CriterionSnapshot, ...]
+
+
+class StageEntered(_Event):
+    type: Literal["StageEntered"] = "StageEntered"
+    stage: Stage
+    previous_stage: Stage
+
+
+class ProductKilled(_Event):
+    type: Literal["ProductKilled"] = "ProductKilled"
+    stage: Stage
+    reason: Reason
+
+
+Event = Annotated[
+    ProductRegistered
+    | EvidenceSubmitted
+    | ChecklistItemCompleted
+    | ChecklistItemReopened
+    | MetricRecorded
+    | GateReviewRequested
+    | SignOffGiven
+    | GateDecided
+    | StageEntered
+    | ProductKilled,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,0 +1,147 @@
+"""Gate evaluation: every criterion with pass/fail and a reason a person can act on."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.playbook import Gate, MetricThreshold, Playbook
+from domain.stages import Stage, next_stage
+from domain.state import GateProgress, ProductState
+
+
+class CriterionKind(StrEnum):
+    CHECKLIST = "checklist"
+    EVIDENCE = "evidence"
+    METRIC = "metric"
+    SIGN_OFF = "sign_off"
+
+
+class CriterionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: CriterionKind
+    key: str
+    title: str
+    passed: bool
+    reason: str
+
+
+class GateEvaluation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gate: Stage  # named after the stage it closes
+    leads_to: Stage
+    title: str
+    criteria: tuple[CriterionResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+    def unmet(self, *, ignore_sign_offs: bool = False) -> list[CriterionResult]:
+        return [
+            c
+            for c in self.criteria
+            if not c.passed and not (ignore_sign_offs and c.kind is CriterionKind.SIGN_OFF)
+        ]
+
+
+def evaluate_current_gate(state: ProductState) -> GateEvaluation | None:
+    """The gate that closes the product's current stage; None once the product is terminal."""
+    gate = state.current_gate()
+    if gate is None or state.stage is None or state.progress is None:
+        return None
+    return evaluate_gate(state.stage, gate, state.progress, state)
+
+
+def evaluate_gate(
+    gate_name: Stage, gate: Gate, progress: GateProgress, state: ProductState
+) -> GateEvaluation:
+    assert state.playbook is not None
+    criteria: list[CriterionResult] = []
+    for item in gate.checklist:
+        tick = progress.checklist.get(item.key)
+        if tick is None:
+            reason = f"not done yet (owner role: {item.owner_role})"
+        else:
+            reason = f"done by {tick.done_by.display_name} on {tick.done_at.date().isoformat()}"
+        criteria.append(
+            CriterionResult(
+                kind=CriterionKind.CHECKLIST,
+                key=item.key,
+                title=item.title,
+                passed=tick is not None,
+                reason=reason,
+            )
+        )
+    for requirement in gate.evidence:
+        count = len(progress.evidence_for(requirement.key))
+        criteria.append(
+            CriterionResult(
+                kind=CriterionKind.EVIDENCE,
+                key=requirement.key,
+                title=requirement.title,
+                passed=count >= requirement.min_count,
+                reason=f"{count} of {requirement.min_count} {requirement.title} logged",
+            )
+        )
+    for threshold in gate.metrics:
+        criteria.append(_metric_criterion(threshold, state.playbook, state))
+    criteria.extend(_sign_off_criteria(gate, progress))
+    leads_to = next_stage(gate_name)
+    assert leads_to is not None
+    return GateEvaluation(
+        gate=gate_name, leads_to=leads_to, title=gate.title, criteria=tuple(criteria)
+    )
+
+
+def _metric_criterion(
+    threshold: MetricThreshold, playbook: Playbook, state: ProductState
+) -> CriterionResult:
+    definition = playbook.metric(threshold.metric)
+    title = definition.title if definition else threshold.metric
+    unit = f" {definition.unit}" if definition and definition.unit else ""
+    wanted = f"needs {threshold.comparison} {threshold.threshold:g}{unit}"
+    reading = state.metrics.get(threshold.metric)
+    if reading is None:
+        passed, reason = False, f"{title} not recorded yet; {wanted}"
+    else:
+        passed = threshold.holds_for(reading.value)
+        reason = f"{title} is {reading.value:g}{unit}, {wanted}"
+    return CriterionResult(
+        kind=CriterionKind.METRIC, key=threshold.metric, title=title, passed=passed, reason=reason
+    )
+
+
+def _sign_off_criteria(gate: Gate, progress: GateProgress) -> list[CriterionResult]:
+    review = progress.review
+    results = []
+    rejection = review.rejection() if review else None
+    for requirement in gate.sign_offs:
+        title = f"sign-off by {requirement.role}"
+        needed = f"{requirement.min_approvals} approval(s) from {requirement.role}"
+        if review is None:
+            passed, reason = False, f"no gate review requested yet; needs {needed}"
+        elif rejection is not None:
+            passed = False
+            reason = (
+                f"rejected in round {review.round} by {rejection.signer.display_name} "
+                f"({rejection.signer.role}): {rejection.reason}"
+            )
+        else:
+            count = len(review.approvals_in(requirement.role))
+            passed = count >= requirement.min_approvals
+            reason = (
+                f"{count} of {requirement.min_approvals} approvals from {requirement.role}"
+                f" (round {review.round})"
+            )
+        results.append(
+            CriterionResult(
+                kind=CriterionKind.SIGN_OFF,
+                key=requirement.role,
+                title=title,
+                passed=passed,
+                reason=reason,
+            )
+        )
+    return results

@@ -1,0 +1,117 @@
+"""A product's state: a fold over its events, nothing more."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.commands import Verdict
+from domain.identity import ActorRef
+from domain.playbook import Gate, Playbook
+from domain.stages import TERMINAL_STAGES, Stage
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EvidenceRecord(_Frozen):
+    evidence_id: str
+    requirement: str
+    title: str
+    uri: str
+    summary: str
+    submitted_by: ActorRef
+    submitted_at: datetime
+
+
+class ChecklistTick(_Frozen):
+    item: str
+    done_by: ActorRef
+    done_at: datetime
+    note: str
+
+
+class SignOffRecord(_Frozen):
+    signer: ActorRef  # role is the role the signature was given in
+    verdict: Verdict
+    reason: str
+    signed_at: datetime
+
+
+class GateReview(_Frozen):
+    """One round of asking the gatekeepers. A new round starts with no sign-offs."""
+
+    round: int
+    requested_by: ActorRef
+    requested_at: datetime
+    sign_offs: tuple[SignOffRecord, ...] = ()
+
+    def has_signed(self, subject: str) -> bool:
+        return any(s.signer.subject == subject for s in self.sign_offs)
+
+    def approvals_in(self, role: str) -> list[SignOffRecord]:
+        return [s for s in self.sign_offs if s.signer.role == role and s.verdict is Verdict.APPROVE]
+
+    def rejection(self) -> SignOffRecord | None:
+        return next((s for s in self.sign_offs if s.verdict is Verdict.REJECT), None)
+
+
+class GateProgress(_Frozen):
+    """Everything gathered toward the gate that closes stage `gate` since the product entered it."""
+
+    gate: Stage
+    evidence: tuple[EvidenceRecord, ...] = ()
+    checklist: dict[str, ChecklistTick] = {}
+    review: GateReview | None = None
+    rounds: int = 0
+
+    def evidence_for(self, requirement: str) -> list[EvidenceRecord]:
+        return [e for e in self.evidence if e.requirement == requirement]
+
+
+class MetricReading(_Frozen):
+    metric: str
+    value: float
+    unit: str
+    source: str
+    observed_at: datetime
+    recorded_by: ActorRef
+
+
+class StageVisit(_Frozen):
+    stage: Stage
+    entered_at: datetime
+
+
+class ProductState(_Frozen):
+    product_id: str | None = None
+    name: str = ""
+    description: str = ""
+    owner: str = ""
+    owner_name: str = ""
+    playbook: Playbook | None = None
+    playbook_fingerprint: str = ""
+    stage: Stage | None = None
+    version: int = 0  # number of events folded in: the stream version the store must match
+    history: tuple[StageVisit, ...] = ()
+    progress: GateProgress | None = None
+    metrics: dict[str, MetricReading] = {}
+    killed_reason: str = ""
+
+    @property
+    def is_registered(self) -> bool:
+        return self.product_id is not None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.stage in TERMINAL_STAGES
+
+    @property
+    def stage_entered_at(self) -> datetime | None:
+        return self.history[-1].entered_at if self.history else None
+
+    def current_gate(self) -> Gate | None:
+        """The gate that closes the current stage (named after it), None once terminal."""
+        if self.stage is None or self.playbook is None or self.is_terminal:
+            return None
+        return self.playbook.exit_gate(self.stage)
