@@ -1,0 +1,21 @@
+"""Configuration from the environment, in one place, validated at start-up."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Unset DATABASE_URL means: run the embedded PostgreSQL under the data directory."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    temporal_address: str = Field(default="127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
+    temporal_task_queue: str = Field(
+        default="product-lifecycle", validation_alias="TEMPORAL_TASK_QUEUE"
+    )
+    data_dir: Path = Field(default=Path(".lifecycle"), validation_alias="LIFECYCLE_DATA_DIR")
+    log_level: str = Field(default="INFO", validation_alias="LIFECYCLE_LOG_LEVEL")

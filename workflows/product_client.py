@@ -1,0 +1,150 @@
+"""The one way the API, CLI, demo and tests talk to product workflows.
+
+It turns Temporal's failure shapes back into the domain's `CommandRefused`, so every caller
+maps a refusal the same way whether a validator, a handler or the server said no.
+"""
+
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.commands import (
+    Command,
+    CompleteChecklistItem,
+    DecideGate,
+    GiveSignOff,
+    RecordMetric,
+    RegisterProduct,
+    ReopenChecklistItem,
+    RequestGateReview,
+    SubmitEvidence,
+)
+from domain.refusals import CommandRefused, RefusalKind
+from workflows.contracts import (
+    CommandReceipt,
+    LifecycleOutcome,
+    LifecycleStart,
+    ProductView,
+    workflow_id_for,
+)
+from workflows.product_lifecycle import REFUSAL_ERROR_TYPE, ProductLifecycleWorkflow
+
+_UPDATE_FOR: dict[type[Any], Any] = {
+    SubmitEvidence: ProductLifecycleWorkflow.submit_evidence,
+    CompleteChecklistItem: ProductLifecycleWorkflow.complete_checklist_item,
+    ReopenChecklistItem: ProductLifecycleWorkflow.reopen_checklist_item,
+    RecordMetric: ProductLifecycleWorkflow.record_metric,
+    RequestGateReview: ProductLifecycleWorkflow.request_gate_review,
+    GiveSignOff: ProductLifecycleWorkflow.give_sign_off,
+    DecideGate: ProductLifecycleWorkflow.decide_gate,
+}
+
+
+class ProductLifecycleClient:
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def register(self, command: RegisterProduct) -> CommandReceipt:
+        """Starts the product's workflow and registers it in one round trip (update-with-start).
+
+        A product id is never reused: a retired or killed product keeps its id and its trail.
+        """
+        start = WithStartWorkflowOperation(
+            ProductLifecycleWorkflow.run,
+            LifecycleStart(product_id=command.product_id),
+            id=workflow_id_for(command.product_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        try:
+            receipt: CommandReceipt = await self._client.execute_update_with_start_workflow(
+                ProductLifecycleWorkflow.register, command, start_workflow_operation=start
+            )
+        except WorkflowAlreadyStartedError:
+            raise CommandRefused(
+                "product.already_registered",
+                f"product '{command.product_id}' was registered before and has ended; "
+                "product ids are never reused",
+            ) from None
+        except WorkflowUpdateFailedError as error:
+            raise _refusal_from(error) from None
+        return receipt
+
+    async def execute(
+        self, product_id: str, command: Command, *, update_id: str | None = None
+    ) -> CommandReceipt:
+        """Sends a command; `update_id` makes a client retry apply at most once."""
+        if isinstance(command, RegisterProduct):
+            return await self.register(command)
+        handle = self._client.get_workflow_handle(workflow_id_for(product_id))
+        try:
+            receipt: CommandReceipt = await handle.execute_update(
+                _UPDATE_FOR[type(command)], command, id=update_id
+            )
+        except WorkflowUpdateFailedError as error:
+            raise _refusal_from(error) from None
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                raise await self._why_not_found(product_id) from None
+            raise
+        return receipt
+
+    async def view(self, product_id: str) -> ProductView:
+        handle = self._client.get_workflow_handle(workflow_id_for(product_id))
+        try:
+            view: ProductView = await handle.query(ProductLifecycleWorkflow.view)
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                raise _not_registered(product_id) from None
+            raise
+        return view
+
+    async def outcome(self, product_id: str) -> LifecycleOutcome:
+        """Waits for the product's journey to end and returns how it ended."""
+        handle = self._client.get_workflow_handle(
+            workflow_id_for(product_id), result_type=LifecycleOutcome
+        )
+        outcome: LifecycleOutcome = await handle.result()
+        return outcome
+
+    async def _why_not_found(self, product_id: str) -> CommandRefused:
+        handle = self._client.get_workflow_handle(workflow_id_for(product_id))
+        try:
+            description = await handle.describe()
+        except RPCError:
+            return _not_registered(product_id)
+        if description.status is WorkflowExecutionStatus.RUNNING:
+            return _not_registered(product_id)
+        view = await self.view(product_id)
+        return CommandRefused(
+            "product.closed",
+            f"product '{product_id}' is {view.state.stage}; it accepts no further commands",
+        )
+
+
+def _not_registered(product_id: str) -> CommandRefused:
+    return CommandRefused(
+        "product.not_registered",
+        f"product '{product_id}' is not registered",
+        RefusalKind.NOT_FOUND,
+    )
+
+
+def _refusal_from(error: WorkflowUpdateFailedError) -> Exception:
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == REFUSAL_ERROR_TYPE:
+        details = cause.details[0] if cause.details else {}
+        rule = str(details.get("rule", "refused")) if isinstance(details, dict) else "refused"
+        kind = details.get("kind", "conflict") if isinstance(details, dict) else "conflict"
+        return CommandRefused(rule, cause.message, RefusalKind(kind))
+    return error

@@ -1,0 +1,236 @@
+"""One durable workflow per product: hosts the domain, serialises commands, appends events.
+
+The workflow holds no rules of its own. Each Update's validator dry-runs `domain.decide`, so a
+refused command is rejected before it touches history; the handler decides again under a lock
+(the state may have moved while it waited), appends the events through an activity and only
+then folds them in, so an answer always means "durable".
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.commands import (
+        Command,
+        CompleteChecklistItem,
+        DecideGate,
+        GiveSignOff,
+        RecordMetric,
+        RegisterProduct,
+        ReopenChecklistItem,
+        RequestGateReview,
+        SubmitEvidence,
+    )
+    from domain.decide import decide
+    from domain.events import Event
+    from domain.evolve import evolve_all
+    from domain.gate_evaluation import evaluate_current_gate
+    from domain.refusals import CommandRefused
+    from domain.stages import Stage
+    from domain.state import ProductState
+    from workflows.contracts import (
+        APPEND_PRODUCT_EVENTS,
+        AppendEventsRequest,
+        AppendEventsResult,
+        CommandReceipt,
+        LifecycleOutcome,
+        LifecycleStart,
+        ProductView,
+        stream_id_for,
+    )
+
+REFUSAL_ERROR_TYPE = "CommandRefused"
+# A workflow started by a registration the validator refused holds nothing; it ends after this.
+REGISTRATION_GRACE = timedelta(minutes=5)
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["StreamVersionConflict", "EventIdReused"],
+)
+
+
+def refusal_error(refusal: CommandRefused) -> ApplicationError:
+    """A refusal travels as a typed, non-retryable failure carrying the rule and its kind."""
+    return ApplicationError(
+        refusal.message,
+        {"rule": refusal.rule, "kind": refusal.kind.value},
+        type=REFUSAL_ERROR_TYPE,
+        non_retryable=True,
+    )
+
+
+def _placeholder_ids() -> Callable[[], str]:
+    """Validators must not consume the workflow's random stream (they do not run on replay)."""
+    counter = iter(range(1_000_000))
+    return lambda: f"00000000-0000-4000-8000-{next(counter):012d}"
+
+
+@workflow.defn
+class ProductLifecycleWorkflow:
+    @workflow.init
+    def __init__(self, start: LifecycleStart) -> None:
+        self._product_id = start.product_id
+        self._state = start.state or ProductState()
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, start: LifecycleStart) -> LifecycleOutcome:
+        registered = await self._wait(lambda: self._state.is_registered, REGISTRATION_GRACE)
+        if not registered:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._state.is_registered:
+                return self._outcome()
+        await workflow.wait_condition(
+            lambda: self._state.is_terminal or workflow.info().is_continue_as_new_suggested()
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._state.is_terminal:
+            return self._outcome()
+        workflow.continue_as_new(LifecycleStart(product_id=self._product_id, state=self._state))
+
+    @staticmethod
+    async def _wait(condition: Callable[[], bool], within: timedelta) -> bool:
+        try:
+            await workflow.wait_condition(condition, timeout=within)
+        except TimeoutError:
+            return condition()
+        return True
+
+    def _outcome(self) -> LifecycleOutcome:
+        status: Literal["retired", "killed", "never_registered"] = "never_registered"
+        if self._state.stage is Stage.RETIRED:
+            status = "retired"
+        elif self._state.stage is Stage.KILLED:
+            status = "killed"
+        return LifecycleOutcome(
+            product_id=self._product_id,
+            final_stage=self._state.stage,
+            status=status,
+            events=self._state.version,
+        )
+
+    @workflow.query
+    def view(self) -> ProductView:
+        return ProductView(state=self._state, gate=evaluate_current_gate(self._state))
+
+    # Commands. Each is an Update whose validator is a dry run of the same decision.
+
+    @workflow.update
+    async def register(self, command: RegisterProduct) -> CommandReceipt:
+        return await self._execute(command)
+
+    @register.validator
+    def _validate_register(self, command: RegisterProduct) -> None:
+        if command.product_id != self._product_id:
+            raise refusal_error(
+                CommandRefused(
+                    "product.id_mismatch",
+                    f"this workflow hosts product '{self._product_id}', not '{command.product_id}'",
+                )
+            )
+        self._dry_run(command)
+
+    @workflow.update
+    async def submit_evidence(self, command: SubmitEvidence) -> CommandReceipt:
+        return await self._execute(command)
+
+    @submit_evidence.validator
+    def _validate_submit_evidence(self, command: SubmitEvidence) -> None:
+        self._dry_run(command)
+
+    @workflow.update
+    async def complete_checklist_item(self, command: CompleteChecklistItem) -> CommandReceipt:
+        return await self._execute(command)
+
+    @complete_checklist_item.validator
+    def _validate_complete_checklist_item(self, command: CompleteChecklistItem) -> None:
+        self._dry_run(command)
+
+    @workflow.update
+    async def reopen_checklist_item(self, command: ReopenChecklistItem) -> CommandReceipt:
+        return await self._execute(command)
+
+    @reopen_checklist_item.validator
+    def _validate_reopen_checklist_item(self, command: ReopenChecklistItem) -> None:
+        self._dry_run(command)
+
+    @workflow.update
+    async def record_metric(self, command: RecordMetric) -> CommandReceipt:
+        return await self._execute(command)
+
+    @record_metric.validator
+    def _validate_record_metric(self, command: RecordMetric) -> None:
+        self._dry_run(command)
+
+    @workflow.update
+    async def request_gate_review(self, command: RequestGateReview) -> CommandReceipt:
+        return await self._execute(command)
+
+    @request_gate_review.validator
+    def _validate_request_gate_review(self, command: RequestGateReview) -> None:
+        self._dry_run(command)
+
+    @workflow.update
+    async def give_sign_off(self, command: GiveSignOff) -> CommandReceipt:
+        return await self._execute(command)
+
+    @give_sign_off.validator
+    def _validate_give_sign_off(self, command: GiveSignOff) -> None:
+        self._dry_run(command)
+
+    @workflow.update
+    async def decide_gate(self, command: DecideGate) -> CommandReceipt:
+        return await self._execute(command)
+
+    @decide_gate.validator
+    def _validate_decide_gate(self, command: DecideGate) -> None:
+        self._dry_run(command)
+
+    def _dry_run(self, command: Command) -> None:
+        try:
+            decide(self._state, command, workflow.now(), _placeholder_ids())
+        except CommandRefused as refusal:
+            raise refusal_error(refusal) from None
+
+    async def _execute(self, command: Command) -> CommandReceipt:
+        async with self._lock:
+            try:
+                events = decide(self._state, command, workflow.now(), lambda: str(workflow.uuid4()))
+            except CommandRefused as refusal:
+                raise refusal_error(refusal) from None
+            await self._append(events, command)
+            self._state = evolve_all(self._state, events)
+            return CommandReceipt(
+                product_id=self._product_id,
+                events=events,
+                stage=self._state.stage,
+                version=self._state.version,
+                gate=evaluate_current_gate(self._state),
+            )
+
+    async def _append(self, events: list[Event], command: Command) -> None:
+        update = workflow.current_update_info()
+        correlation = {
+            "workflow_id": workflow.info().workflow_id,
+            "command": command.type,
+            "update_id": update.id if update else "",
+        }
+        await workflow.execute_activity(
+            APPEND_PRODUCT_EVENTS,
+            AppendEventsRequest(
+                stream_id=stream_id_for(self._product_id),
+                expected_version=self._state.version,
+                events=events,
+                correlation=correlation,
+            ),
+            result_type=AppendEventsResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=APPEND_RETRY,
+        )
