@@ -1,10 +1,9 @@
 """What people ask the product's workflow to do. Each carries the authenticated actor."""
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.identity import Actor, Key, ProductId, Reason, RoleName, Subject, Title
 from domain.playbook import Playbook
@@ -51,7 +50,8 @@ class RecordMetric(_Command):
     metric: Key
     value: float = Field(allow_inf_nan=False)
     source: Annotated[str, Field(min_length=1, max_length=200)]
-    observed_at: datetime | None = None
+    # Aware only: a naive time cannot be compared with workflow time, nor placed on a timeline.
+    observed_at: AwareDatetime | None = None
 
 
 class RequestGateReview(_Command):
