@@ -47,7 +47,8 @@ NewId = Callable[[], str]
 
 def decide(state: ProductState, command: Command, now: datetime, new_id: NewId) -> list[Event]:
     if isinstance(command, RegisterProduct):
-        return _register(state, command, now, new_id)
+        events = _register(state, command, now, new_id)
+        return events + _automatic_advances(evolve_all(state, events), now, new_id)
     context = _Context.of(state, command.actor, now, new_id)
     match command:
         case SubmitEvidence():
