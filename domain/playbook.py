@@ -10,11 +10,24 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.identity import Key, RoleName, Title
 from domain.stages import LIFECYCLE_PATH, Stage
 
 Comparison = Literal[">=", ">", "<=", "<"]
+
+Location = tuple[int | str, ...]
+_INCONSISTENT = "playbook_inconsistent"
+
+
+def _inconsistent(problems: list[tuple[Location, str]]) -> PydanticCustomError:
+    """A validation error that keeps where each problem sits, relative to the model raising it,
+    so `parse_playbook` can point at the exact place in the file."""
+    summary = "; ".join(f"{'.'.join(map(str, loc))}: {problem}" for loc, problem in problems)
+    return PydanticCustomError(
+        _INCONSISTENT, "{summary}", {"summary": summary, "problems": problems}
+    )
 
 
 class _Frozen(BaseModel):
@@ -83,15 +96,18 @@ class Gate(_Frozen):
 
     @model_validator(mode="after")
     def _keys_are_unique(self) -> "Gate":
+        problems: list[tuple[Location, str]] = []
         for kind, keys in (
             ("checklist", [item.key for item in self.checklist]),
             ("evidence", [item.key for item in self.evidence]),
             ("metrics", [item.metric for item in self.metrics]),
             ("sign_offs", [item.role for item in self.sign_offs]),
         ):
-            duplicates = sorted({k for k in keys if keys.count(k) > 1})
-            if duplicates:
-                raise ValueError(f"{kind} lists {', '.join(duplicates)} more than once")
+            for index, key in enumerate(keys):
+                if key in keys[:index]:
+                    problems.append(((kind, index), f"'{key}' is listed more than once in {kind}"))
+        if problems:
+            raise _inconsistent(problems)
         return self
 
     def checklist_item(self, key: str) -> ChecklistItem | None:
@@ -125,29 +141,50 @@ class Playbook(_Frozen):
         listed = tuple(definition.stage for definition in self.stages)
         if listed != LIFECYCLE_PATH:
             expected = ", ".join(stage.value for stage in LIFECYCLE_PATH)
-            raise ValueError(f"stages must be exactly, in order: {expected}")
-        if self.stages[-1].exit_gate is not None:
-            last = self.stages[-1].stage
-            raise ValueError(f"stage '{last}' is where products end; it has no exit_gate")
+            found = ", ".join(stage.value for stage in listed) or "none"
+            problem = f"must be exactly, in order: {expected}; found: {found}"
+            missing = [stage.value for stage in LIFECYCLE_PATH if stage not in listed]
+            if missing:
+                problem += f" (missing: {', '.join(missing)})"
+            raise _inconsistent([(("stages",), problem)])
         roles = {role.key for role in self.roles}
         metrics = {metric.key for metric in self.metrics}
-        for definition in self.stages[:-1]:
-            gate = definition.exit_gate
+        problems: list[tuple[Location, str]] = []
+
+        def undeclared_role(role: str, at: Location) -> None:
+            if role not in roles:
+                declared = ", ".join(r.key for r in self.roles)
+                problems.append((at, f"role '{role}' is not declared under roles ({declared})"))
+
+        for index, definition in enumerate(self.stages):
+            gate, where = definition.exit_gate, ("stages", index, "exit_gate")
+            if definition is self.stages[-1]:
+                if gate is not None:
+                    problems.append(
+                        (where, f"stage '{definition.stage}' is where products end; no exit_gate")
+                    )
+                continue
             if gate is None:
-                raise ValueError(f"stage '{definition.stage}' needs an exit_gate")
-            used = [item.owner_role for item in gate.checklist]
-            used += [item.role for item in gate.sign_offs] + list(gate.decider_roles)
-            unknown = sorted(set(used) - roles)
-            if unknown:
-                raise ValueError(
-                    f"gate '{definition.stage}' uses undeclared role(s): {', '.join(unknown)}"
-                )
-            unknown_metrics = sorted({t.metric for t in gate.metrics} - metrics)
-            if unknown_metrics:
-                raise ValueError(
-                    f"gate '{definition.stage}' uses undeclared metric(s): "
-                    f"{', '.join(unknown_metrics)}"
-                )
+                problems.append((where, f"stage '{definition.stage}' needs an exit_gate"))
+                continue
+            for n, item in enumerate(gate.checklist):
+                undeclared_role(item.owner_role, (*where, "checklist", n, "owner_role"))
+            for n, sign_off in enumerate(gate.sign_offs):
+                undeclared_role(sign_off.role, (*where, "sign_offs", n, "role"))
+            for n, role in enumerate(gate.decider_roles):
+                undeclared_role(role, (*where, "decider_roles", n))
+            for n, threshold in enumerate(gate.metrics):
+                if threshold.metric not in metrics:
+                    declared = ", ".join(m.key for m in self.metrics) or "none"
+                    problems.append(
+                        (
+                            (*where, "metrics", n, "metric"),
+                            f"metric '{threshold.metric}' is not declared under metrics "
+                            f"({declared})",
+                        )
+                    )
+        if problems:
+            raise _inconsistent(problems)
         return self
 
     def exit_gate(self, stage: Stage) -> Gate | None:
@@ -184,14 +221,20 @@ def parse_playbook(document: Mapping[str, Any] | Any, source: str) -> Playbook:
     except ValidationError as error:
         problems = []
         for detail in error.errors():
-            path = _readable_path(document, detail["loc"])
-            problems.append(f"{path}: {detail['msg']}")
+            if detail["type"] == _INCONSISTENT:
+                for location, problem in detail.get("ctx", {})["problems"]:
+                    path = _readable_path(document, (*detail["loc"], *location))
+                    problems.append(f"{path}: {problem}")
+            else:
+                path = _readable_path(document, detail["loc"])
+                problems.append(f"{path}: {detail['msg']}")
         raise PlaybookInvalid(source, problems) from None
 
 
 def _readable_path(document: Mapping[str, Any], location: tuple[int | str, ...]) -> str:
-    """Turns ('stages', 3, 'gate', 'checklist', 0, 'owner_role') into
-    stages[3](launch).exit_gate.checklist[0].owner_role, so a product-ops lead finds the line."""
+    """Turns ('stages', 3, 'exit_gate', 'checklist', 0, 'owner_role') into
+    stages[3](launch).exit_gate.checklist[0](positioning).owner_role, so a product-ops lead
+    finds the line."""
     parts: list[str] = []
     node: Any = document
     for step in location:
@@ -200,7 +243,12 @@ def _readable_path(document: Mapping[str, Any], location: tuple[int | str, ...])
             if isinstance(node, list) and step < len(node):
                 node = node[step]
                 if isinstance(node, Mapping):
-                    name = node.get("stage") or node.get("key") or node.get("role")
+                    name = (
+                        node.get("stage")
+                        or node.get("key")
+                        or node.get("role")
+                        or node.get("metric")
+                    )
                     if isinstance(name, str):
                         label += f"({name})"
             parts.append(label)
