@@ -101,16 +101,23 @@ def _metric_criterion(
     definition = playbook.metric(threshold.metric)
     title = definition.title if definition else threshold.metric
     unit = f" {definition.unit}" if definition and definition.unit else ""
-    wanted = f"needs {threshold.comparison} {threshold.threshold:g}{unit}"
+    wanted = f"needs {threshold.comparison} {_number(threshold.threshold)}{unit}"
     reading = state.metrics.get(threshold.metric)
     if reading is None:
         passed, reason = False, f"{title} not recorded yet; {wanted}"
     else:
         passed = threshold.holds_for(reading.value)
-        reason = f"{title} is {reading.value:g}{unit}, {wanted}"
+        reason = f"{title} is {_number(reading.value)}{unit}, {wanted}"
     return CriterionResult(
         kind=CriterionKind.METRIC, key=threshold.metric, title=title, passed=passed, reason=reason
     )
+
+
+def _number(value: float) -> str:
+    """Exact, without exponent or rounding: 999999.5 must not read as 1e+06 next to 1e+06."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
 
 
 def _sign_off_criteria(gate: Gate, progress: GateProgress) -> list[CriterionResult]:
