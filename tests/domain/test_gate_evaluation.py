@@ -270,3 +270,25 @@ def test_an_approved_review_does_not_carry_over_to_the_next_gate() -> None:
     )
     assert state.progress is not None
     assert state.progress.rounds == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "threshold", "reason"),
+    [
+        (999_999.5, 1_000_000, "net promoter score is 999999.5, needs >= 1000000"),
+        (1_234_567, 1_000_000, "net promoter score is 1234567, needs >= 1000000"),
+        (0.125, 0.5, "net promoter score is 0.125, needs >= 0.5"),
+        (-3, 0, "net promoter score is -3, needs >= 0"),
+    ],
+)
+def test_metric_values_read_exactly_without_rounding_or_exponents(
+    value: float, threshold: float, reason: str
+) -> None:
+    # A value just short of a large threshold must not read as if it met it.
+    pb = playbook(
+        discovery={"metrics": [{"metric": "nps", "comparison": ">=", "threshold": threshold}]}
+    )
+
+    result = criterion(given(register(pb), measure("nps", value)), "nps")
+
+    assert result.reason == reason
