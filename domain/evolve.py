@@ -90,6 +90,9 @@ def _changes(state: ProductState, event: Event) -> dict[str, object]:
             checklist = {k: v for k, v in progress.checklist.items() if k != event.item}
             return {"progress": progress.model_copy(update={"checklist": checklist})}
         case MetricRecorded():
+            current = state.metrics.get(event.metric)
+            if current is not None and current.observed_at > event.observed_at:
+                return {}  # a back-dated observation stays in the trail; gates judge the newest
             reading = MetricReading(
                 metric=event.metric,
                 value=event.value,
