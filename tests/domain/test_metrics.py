@@ -100,3 +100,25 @@ def test_an_observation_time_without_a_timezone_is_not_a_valid_command() -> None
     # at the edge rather than crash the decision.
     with pytest.raises(ValidationError, match="timezone"):
         measure("activation", 50, observed_at=datetime(2026, 3, 1, 12, 0))
+
+
+def test_a_back_dated_observation_is_recorded_but_does_not_replace_a_newer_reading() -> None:
+    state = given(register(playbook()), measure("activation", 45, observed_at=NOW))
+
+    events = when(state, measure("activation", 30, observed_at=EARLIER))
+    state = then(state, measure("activation", 30, observed_at=EARLIER))
+
+    assert [e.type for e in events] == ["MetricRecorded"]
+    assert state.version == 3
+    assert (state.metrics["activation"].value, state.metrics["activation"].observed_at) == (
+        45,
+        NOW,
+    )
+
+
+def test_a_reading_for_the_same_observation_time_corrects_the_earlier_one() -> None:
+    state = given(register(playbook()), measure("activation", 45, observed_at=EARLIER))
+
+    state = then(state, measure("activation", 44, observed_at=EARLIER))
+
+    assert state.metrics["activation"].value == 44
