@@ -1,0 +1,264 @@
+"""Verify the event log's hash chain and say what was tampered with, and where.
+
+``verify_chain`` recomputes every hash from the stored fields (see ``store.hashing`` for the
+canonical encoding), checks positions run 1, 2, 3... without gaps and that each event links to
+its predecessor, and stops at the first problem. It reads in position order, ``batch_size`` rows
+at a time, inside one REPEATABLE READ transaction so the whole check sees one consistent log.
+
+A hash chain alone cannot tell a faithful log from one rewritten wholesale by someone who also
+recomputed every later hash; an auditor therefore keeps the head digest ``(position, hash)``
+elsewhere and passes it back as ``digest`` to prove the log still extends it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+from store.hashing import GENESIS_HASH, canonical_event_bytes, compute_hash
+
+__all__ = [
+    "ChainVerification",
+    "Problem",
+    "canonical_event_bytes",
+    "compute_hash",
+    "verify_chain",
+]
+
+Problem = Literal[
+    "content edited",
+    "row deleted (gap)",
+    "row inserted",
+    "rows reordered",
+    "chain broken",
+    "digest mismatch",
+]
+
+# How far a renumbered row may have moved for us to still recognise it.
+_MAX_RENUMBER = 16
+
+_PAGE = """
+SELECT position, stream_id, stream_version, event_id, type, schema_version,
+       data::text AS data, metadata::text AS metadata, recorded_at, prev_hash, hash
+  FROM public.events
+ WHERE position > $1
+ ORDER BY position
+ LIMIT $2
+"""
+
+_FIND_HASH = "SELECT position FROM public.events WHERE hash = $1 ORDER BY position LIMIT 1"
+
+
+class ChainVerification(BaseModel):
+    """Outcome of a verification. ``head_position``/``head_hash`` are the last event that
+    verified (``0``/``GENESIS_HASH`` if none): the digest to keep when ``ok``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    events_checked: int
+    head_position: int
+    head_hash: str
+    first_bad_position: int | None
+    problem: Problem | None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    position: int
+    stream_id: str
+    stream_version: int
+    event_id: uuid.UUID
+    type: str
+    schema_version: int
+    data: str
+    metadata: str
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+    def recompute(self, *, position: int | None = None) -> str:
+        return compute_hash(
+            self.prev_hash,
+            position=self.position if position is None else position,
+            stream_id=self.stream_id,
+            stream_version=self.stream_version,
+            event_id=self.event_id,
+            type=self.type,
+            schema_version=self.schema_version,
+            data=self.data,
+            metadata=self.metadata,
+            recorded_at=self.recorded_at,
+        )
+
+
+async def verify_chain(
+    pool_or_conn: asyncpg.Pool | asyncpg.Connection,
+    *,
+    batch_size: int = 10_000,
+    digest: tuple[int, str] | None = None,
+) -> ChainVerification:
+    """Recompute the whole chain; ``digest`` is an earlier ``(position, hash)`` head to check."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if isinstance(pool_or_conn, asyncpg.Pool):
+        async with pool_or_conn.acquire() as conn:
+            return await _verify_in_snapshot(conn, batch_size, digest)
+    return await _verify_in_snapshot(pool_or_conn, batch_size, digest)
+
+
+async def _verify_in_snapshot(
+    conn: asyncpg.Connection, batch_size: int, digest: tuple[int, str] | None
+) -> ChainVerification:
+    if conn.is_in_transaction():
+        return await _Verifier(conn, batch_size, digest).run()
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _Verifier(conn, batch_size, digest).run()
+
+
+class _Verifier:
+    def __init__(
+        self, conn: asyncpg.Connection, batch_size: int, digest: tuple[int, str] | None
+    ) -> None:
+        self.conn = conn
+        self.batch_size = batch_size
+        self.digest = digest
+        self.checked = 0
+        self.good_position = 0
+        self.good_hash = GENESIS_HASH
+        self.before_good_hash: str | None = None
+
+    async def run(self) -> ChainVerification:
+        previous: _Row | None = None
+        async for row in self._rows():
+            if previous is not None:
+                failure = await self._check(previous, row)
+                if failure is not None:
+                    return failure
+            previous = row
+        if previous is not None:
+            failure = await self._check(previous, None)
+            if failure is not None:
+                return failure
+        if self.digest is not None and self.digest[0] > self.good_position:
+            return self._bad(
+                self.digest[0],
+                "digest mismatch",
+                f"the digest names position {self.digest[0]} but the log ends at "
+                f"{self.good_position}: events were removed from its end",
+            )
+        return ChainVerification(
+            ok=True,
+            events_checked=self.checked,
+            head_position=self.good_position,
+            head_hash=self.good_hash,
+            first_bad_position=None,
+            problem=None,
+        )
+
+    async def _rows(self) -> AsyncIterator[_Row]:
+        after = 0
+        while True:
+            records = await self.conn.fetch(_PAGE, after, self.batch_size)
+            for record in records:
+                yield _Row(*record.values())
+            if len(records) < self.batch_size:
+                return
+            after = records[-1]["position"]
+
+    async def _check(self, row: _Row, following: _Row | None) -> ChainVerification | None:
+        """Check ``row`` (``following`` is the next stored row, for telling kinds apart)."""
+        self.checked += 1
+        expected = self.good_position + 1
+        if row.position != expected:
+            return self._bad(
+                expected,
+                "row deleted (gap)",
+                f"position {expected} is missing; the next stored event is at {row.position}",
+            )
+        if row.prev_hash != self.good_hash:
+            return await self._classify_broken_link(row, following)
+        if row.recompute() != row.hash:
+            return self._bad(
+                row.position,
+                "content edited",
+                f"the event at {row.position} no longer matches its hash",
+            )
+        digest = self.digest
+        if digest is not None and digest[0] == row.position and digest[1] != row.hash:
+            return self._bad(
+                row.position,
+                "digest mismatch",
+                f"the log was rewritten up to position {row.position}: its hash is not "
+                "the one in the digest",
+            )
+        self.before_good_hash = self.good_hash
+        self.good_position = row.position
+        self.good_hash = row.hash
+        return None
+
+    async def _classify_broken_link(self, row: _Row, following: _Row | None) -> ChainVerification:
+        p = row.position
+        if following is not None and row.prev_hash == following.hash:
+            return self._bad(p, "rows reordered", f"event at {p} belongs after event at {p + 1}")
+        if following is not None and following.prev_hash == self.good_hash:
+            return self._bad(p, "row inserted", f"the chain runs from {p - 1} to {p + 1}")
+        before = self.before_good_hash
+        if before is not None and row.prev_hash == before:
+            return self._bad(
+                p - 1, "row inserted", f"the chain runs from {p - 2} to {p}", (p - 2, before)
+            )
+        found = await self.conn.fetchval(_FIND_HASH, row.prev_hash)
+        if found is not None and found > p:
+            return self._bad(p, "rows reordered", f"event at {p} belongs after event at {found}")
+        if found is not None and found < p - 1:
+            return self._bad(
+                found + 1,
+                "row inserted",
+                f"the chain runs from {found} to {p}",
+                (found, row.prev_hash),
+            )
+        for shift in range(1, _MAX_RENUMBER + 1):
+            if row.recompute(position=p + shift) == row.hash:
+                return self._bad(
+                    p,
+                    "row deleted (gap)",
+                    f"{shift} event(s) before position {p} were deleted and later positions "
+                    "renumbered to hide the gap",
+                )
+        if before is not None and row.recompute() == row.hash:
+            return self._bad(
+                p - 1,
+                "content edited",
+                f"the event at {p - 1} was edited and re-hashed; the event at {p} still links "
+                "to its original hash",
+                (p - 2, before),
+            )
+        return self._bad(p, "chain broken", f"the event at {p} does not link to the one before")
+
+    def _bad(
+        self,
+        position: int,
+        problem: Problem,
+        detail: str,
+        head: tuple[int, str] | None = None,
+    ) -> ChainVerification:
+        """A failed verification; ``head`` overrides the last good event when the culprit turns
+        out to be one that had already passed its own checks."""
+        head_position, head_hash = head or (self.good_position, self.good_hash)
+        return ChainVerification(
+            ok=False,
+            events_checked=self.checked,
+            head_position=head_position,
+            head_hash=head_hash,
+            first_bad_position=position,
+            problem=problem,
+            detail=detail,
+        )
