@@ -53,6 +53,10 @@ class ProductLifecycleClient:
         self._client = client
         self._task_queue = task_queue
 
+    @property
+    def task_queue(self) -> str:
+        return self._task_queue
+
     async def register(self, command: RegisterProduct) -> CommandReceipt:
         """Starts the product's workflow and registers it in one round trip (update-with-start).
 
@@ -71,13 +75,13 @@ class ProductLifecycleClient:
                 ProductLifecycleWorkflow.register, command, start_workflow_operation=start
             )
         except WorkflowAlreadyStartedError:
-            raise CommandRefused(
-                "product.already_registered",
-                f"product '{command.product_id}' was registered before and has ended; "
-                "product ids are never reused",
-            ) from None
+            raise _ended_before(command.product_id) from None
         except WorkflowUpdateFailedError as error:
             raise _refusal_from(error) from None
+        except RPCError as error:
+            if error.status is RPCStatusCode.ALREADY_EXISTS:
+                raise _ended_before(command.product_id) from None
+            raise
         return receipt
 
     async def execute(
@@ -130,6 +134,13 @@ class ProductLifecycleClient:
             "product.closed",
             f"product '{product_id}' is {view.state.stage}; it accepts no further commands",
         )
+
+
+def _ended_before(product_id: str) -> CommandRefused:
+    return CommandRefused(
+        "product.already_registered",
+        f"product '{product_id}' was registered before and has ended; product ids are never reused",
+    )
 
 
 def _not_registered(product_id: str) -> CommandRefused:
