@@ -1,0 +1,424 @@
+"""People, their roles and their API tokens, kept in Postgres.
+
+The domain never authenticates (``domain.identity``): it trusts the actor it is handed. This
+module is where an API request's bearer token becomes that actor.
+
+Tokens look like ``lc_<token_id>_<secret>``. The ``token_id`` (12 alphanumerics) is not secret:
+it names the token in listings, logs and revocations, and lets ``authenticate`` find the row
+with one index probe. The secret is ``secrets.token_urlsafe(32)`` (256 random bits), shown once
+and stored only as its SHA-256. A slow password hash (bcrypt, argon2) exists to make guessing
+*low-entropy* passwords expensive; against 256 random bits guessing is hopeless anyway, so a
+fast hash loses nothing and keeps every authenticated request cheap.
+
+Refusals never say more than the caller has proven: a token whose secret does not match is
+``unknown``, exactly like a token that was never issued, so expiry, revocation and the owner's
+status are only revealed to someone who holds the secret. No message ever contains the secret.
+
+Nothing is deleted: disabling a user and revoking a token are updates, so every subject named
+in an old event can still be looked up. Disabling a user blocks their tokens without revoking
+them; enabling the user again restores them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "IdentityError",
+    "IdentityStore",
+    "IssuedToken",
+    "TokenInfo",
+    "TokenNotFound",
+    "TokenRejected",
+    "User",
+    "UserDisabled",
+    "UserExists",
+    "UserNotFound",
+]
+
+TOKEN_PREFIX = "lc_"
+TOKEN_ID_LENGTH = 12
+_TOKEN_ID_ALPHABET = string.ascii_letters + string.digits
+_SECRET_BYTES = 32
+_TOKEN = re.compile(r"lc_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})")
+_TOKEN_ID = re.compile(r"[A-Za-z0-9]{12}")
+_ROLE = re.compile(r"[a-z][a-z0-9-]{0,47}")
+_MAX_SUBJECT = 128
+_MAX_DISPLAY_NAME = 128
+_MAX_LABEL = 200
+
+RejectionReason = Literal["malformed", "unknown", "expired", "revoked", "user_disabled"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class User(_Frozen):
+    """A person (or service) who may act, and every role they hold (sorted, no duplicates)."""
+
+    subject: str
+    display_name: str
+    roles: tuple[str, ...]
+    disabled: bool
+    created_at: datetime
+
+
+class IssuedToken(_Frozen):
+    """A freshly created token. ``token`` is the only copy of the plaintext that will ever
+    exist: hand it to the person now; the store keeps a hash it cannot be recovered from."""
+
+    token_id: str
+    token: str = Field(repr=False)  # kept out of reprs, so out of logs and tracebacks
+    subject: str
+    label: str
+    expires_at: datetime
+
+
+class TokenInfo(_Frozen):
+    """What may be shown about a token after it was issued: everything but the secret."""
+
+    token_id: str
+    subject: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class IdentityError(Exception):
+    """Base class for every refusal of the identity store."""
+
+
+class UserExists(IdentityError):
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"user {subject!r} already exists")
+        self.subject = subject
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.subject,))
+
+
+class UserNotFound(IdentityError):
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"no user {subject!r}")
+        self.subject = subject
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.subject,))
+
+
+class UserDisabled(IdentityError):
+    """The user exists but is disabled, so no new token may be issued to them."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"user {subject!r} is disabled")
+        self.subject = subject
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.subject,))
+
+
+class TokenNotFound(IdentityError):
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"no token {token_id!r}")
+        self.token_id = token_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.token_id,))
+
+
+_REJECTION_TEXT: dict[str, str] = {
+    "malformed": "is not a lifecycle API token",
+    "unknown": "is not known",
+    "expired": "has expired",
+    "revoked": "has been revoked",
+    "user_disabled": "belongs to a disabled user",
+}
+
+
+class TokenRejected(IdentityError):
+    """Authentication failed. ``reason`` says why for logs and metrics; an API should answer
+    every reason with the same 401 so callers learn nothing they could not already know.
+    ``token_id`` is set only once the secret was proven (expired, revoked, user_disabled)."""
+
+    def __init__(self, reason: RejectionReason, token_id: str | None = None) -> None:
+        where = f"token {token_id}" if token_id is not None else "the token"
+        super().__init__(f"{where} {_REJECTION_TEXT[reason]} ({reason})")
+        self.reason: RejectionReason = reason
+        self.token_id = token_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, self.token_id))
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def _shown(value: str) -> str:
+    """A bad value for an error message: quoted, and cut short if someone pasted a novel."""
+    return repr(value) if len(value) <= 80 else f"{value[:80]!r}... ({len(value)} characters)"
+
+
+def _check_text(what: str, value: str, maximum: int) -> str:
+    if not 1 <= len(value) <= maximum:
+        raise ValueError(f"{what} {_shown(value)} must be 1 to {maximum} characters long")
+    if value != value.strip() or not value.isprintable():
+        raise ValueError(
+            f"{what} {_shown(value)} must not start or end with spaces "
+            "or contain control characters"
+        )
+    return value
+
+
+def _check_subject(subject: str) -> str:
+    return _check_text("subject", subject, _MAX_SUBJECT)
+
+
+def _check_roles(roles: Sequence[str]) -> list[str]:
+    if isinstance(roles, str):  # a str is a Sequence[str]; "admin" would become a, d, m, i, n
+        raise ValueError(f"roles must be a list of role names, not the string {_shown(roles)}")
+    for role in roles:
+        if not isinstance(role, str) or not _ROLE.fullmatch(role):
+            raise ValueError(
+                f"role {_shown(str(role))} is not valid: use 1 to 48 characters, lowercase "
+                "letters, digits and '-', starting with a letter"
+            )
+    return sorted(set(roles))
+
+
+def _check_aware(what: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {value.isoformat()}")
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("ascii")).digest()
+
+
+def _new_token_id() -> str:
+    return "".join(secrets.choice(_TOKEN_ID_ALPHABET) for _ in range(TOKEN_ID_LENGTH))
+
+
+# -- SQL ----------------------------------------------------------------------------------------
+
+_USER_COLUMNS = "subject, display_name, roles, disabled, created_at"
+_TOKEN_COLUMNS = "token_id, subject, label, created_at, expires_at, revoked_at, last_used_at"
+
+_INSERT_USER = f"""
+INSERT INTO public.users (subject, display_name, roles) VALUES ($1, $2, $3)
+ON CONFLICT (subject) DO NOTHING
+RETURNING {_USER_COLUMNS}
+"""
+_SET_ROLES = f"""
+UPDATE public.users SET roles = $2, updated_at = now() WHERE subject = $1
+RETURNING {_USER_COLUMNS}
+"""
+_SET_DISABLED = f"""
+UPDATE public.users SET disabled = $2, updated_at = now() WHERE subject = $1
+RETURNING {_USER_COLUMNS}
+"""
+_GET_USER = f"SELECT {_USER_COLUMNS} FROM public.users WHERE subject = $1"
+_LIST_USERS = f"SELECT {_USER_COLUMNS} FROM public.users ORDER BY subject"
+# FOR SHARE: a concurrent set_disabled waits until the token is in, or the token waits for it.
+_LOCK_USER = "SELECT disabled FROM public.users WHERE subject = $1 FOR SHARE"
+_INSERT_TOKEN = f"""
+INSERT INTO public.api_tokens (token_id, subject, label, secret_sha256, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (token_id) DO NOTHING
+RETURNING {_TOKEN_COLUMNS}
+"""
+_FIND_TOKEN = """
+SELECT t.secret_sha256, t.expires_at, t.revoked_at, u.disabled
+  FROM public.api_tokens t JOIN public.users u ON u.subject = t.subject
+ WHERE t.token_id = $1
+"""
+# Re-checks revocation and the user's status in the statement that records the use, so a
+# token revoked (or a user disabled) after _FIND_TOKEN read it is not let through.
+_RECORD_USE = """
+UPDATE public.api_tokens t
+   SET last_used_at = GREATEST(t.last_used_at, $2)
+  FROM public.users u
+ WHERE t.token_id = $1 AND u.subject = t.subject
+   AND t.revoked_at IS NULL AND NOT u.disabled
+RETURNING u.subject, u.display_name, u.roles, u.disabled, u.created_at
+"""
+_REVOKE = f"""
+UPDATE public.api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE token_id = $1
+RETURNING {_TOKEN_COLUMNS}
+"""
+_LIST_TOKENS = f"SELECT {_TOKEN_COLUMNS} FROM public.api_tokens ORDER BY created_at, token_id"
+_LIST_TOKENS_OF = f"""
+SELECT {_TOKEN_COLUMNS} FROM public.api_tokens WHERE subject = $1 ORDER BY created_at, token_id
+"""
+_USER_EXISTS = "SELECT EXISTS (SELECT FROM public.users WHERE subject = $1)"
+
+
+def _user(row: asyncpg.Record) -> User:
+    return User(
+        subject=row["subject"],
+        display_name=row["display_name"],
+        roles=tuple(row["roles"]),
+        disabled=row["disabled"],
+        created_at=row["created_at"],
+    )
+
+
+def _token_info(row: asyncpg.Record) -> TokenInfo:
+    return TokenInfo(**dict(row))
+
+
+class IdentityStore:
+    """Users, roles and API tokens over an asyncpg pool (the ``lifecycle_app`` role suffices).
+
+    Clocks are the caller's (``now=``) wherever a time decides an outcome, so expiry is tested
+    without sleeping and an API can use one request time throughout.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    # -- users ----------------------------------------------------------------------------------
+
+    async def add_user(self, subject: str, display_name: str, roles: Sequence[str]) -> User:
+        """Create a user; ``UserExists`` if the subject is taken (the existing one is kept)."""
+        _check_subject(subject)
+        _check_text("display name", display_name, _MAX_DISPLAY_NAME)
+        row = await self._pool.fetchrow(_INSERT_USER, subject, display_name, _check_roles(roles))
+        if row is None:
+            raise UserExists(subject)
+        return _user(row)
+
+    async def set_roles(self, subject: str, roles: Sequence[str]) -> User:
+        """Replace every role the user holds (an empty list leaves them none)."""
+        row = await self._pool.fetchrow(_SET_ROLES, subject, _check_roles(roles))
+        if row is None:
+            raise UserNotFound(subject)
+        return _user(row)
+
+    async def set_disabled(self, subject: str, disabled: bool) -> User:
+        """Disable (or enable again) a user; their tokens stop (or resume) working at once."""
+        row = await self._pool.fetchrow(_SET_DISABLED, subject, disabled)
+        if row is None:
+            raise UserNotFound(subject)
+        return _user(row)
+
+    async def get_user(self, subject: str) -> User | None:
+        row = await self._pool.fetchrow(_GET_USER, subject)
+        return None if row is None else _user(row)
+
+    async def list_users(self) -> list[User]:
+        """Every user, disabled ones included, ordered by subject."""
+        return [_user(row) for row in await self._pool.fetch(_LIST_USERS)]
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    async def create_token(
+        self, subject: str, *, label: str, expires_at: datetime, now: datetime
+    ) -> IssuedToken:
+        """Issue a token for an enabled user, valid until ``expires_at`` (exclusive).
+
+        Every token expires: a forgotten token on a laptop should stop working by itself.
+        """
+        _check_text("token label", label, _MAX_LABEL)
+        _check_aware("expires_at", expires_at)
+        _check_aware("now", now)
+        if expires_at <= now:
+            raise ValueError(
+                f"expires_at {expires_at.isoformat()} must be later than now ({now.isoformat()})"
+            )
+        secret = secrets.token_urlsafe(_SECRET_BYTES)
+        async with self._pool.acquire() as conn, conn.transaction():
+            status = await conn.fetchrow(_LOCK_USER, subject)
+            if status is None:
+                raise UserNotFound(subject)
+            if status["disabled"]:
+                raise UserDisabled(subject)
+            row = None
+            while row is None:  # 62**12 ids: a collision is astronomically rare, but harmless
+                token_id = _new_token_id()
+                row = await conn.fetchrow(
+                    _INSERT_TOKEN, token_id, subject, label, _digest(secret), now, expires_at
+                )
+        return IssuedToken(
+            token_id=token_id,
+            token=f"{TOKEN_PREFIX}{token_id}_{secret}",
+            subject=subject,
+            label=label,
+            expires_at=row["expires_at"],
+        )
+
+    async def authenticate(self, token: str, *, now: datetime) -> User:
+        """The user a bearer token belongs to; records the use. Raises ``TokenRejected``.
+
+        A token is valid while ``now < expires_at``, it is not revoked and its user is enabled.
+        """
+        _check_aware("now", now)
+        match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
+        if match is None:
+            raise TokenRejected("malformed")
+        token_id, secret = match.group(1), match.group(2)
+        row = await self._pool.fetchrow(_FIND_TOKEN, token_id)
+        # Compare even when the id is unknown, so both answers take the same time.
+        stored = row["secret_sha256"] if row is not None else bytes(32)
+        if not hmac.compare_digest(stored, _digest(secret)) or row is None:
+            raise TokenRejected("unknown")
+        _refuse_if_invalid(token_id, row["revoked_at"], row["expires_at"], row["disabled"], now)
+        user_row = await self._pool.fetchrow(_RECORD_USE, token_id, now)
+        if user_row is None:  # revoked or disabled between the two statements
+            again = await self._pool.fetchrow(_FIND_TOKEN, token_id)
+            revoked = again is None or again["revoked_at"] is not None
+            raise TokenRejected("revoked" if revoked else "user_disabled", token_id)
+        return _user(user_row)
+
+    async def revoke_token(self, token_id: str, *, now: datetime) -> TokenInfo:
+        """Revoke a token for good. Revoking it again keeps the first revocation time."""
+        _check_aware("now", now)
+        row = None
+        if _TOKEN_ID.fullmatch(token_id):
+            row = await self._pool.fetchrow(_REVOKE, token_id, now)
+        if row is None:
+            raise TokenNotFound(token_id)
+        return _token_info(row)
+
+    async def list_tokens(self, subject: str | None = None) -> list[TokenInfo]:
+        """Tokens (never their secrets), oldest first; of one user when ``subject`` is given.
+
+        An unknown ``subject`` raises ``UserNotFound`` rather than answering "no tokens", so a
+        typo in an admin command is not mistaken for a clean account.
+        """
+        if subject is None:
+            rows = await self._pool.fetch(_LIST_TOKENS)
+            return [_token_info(row) for row in rows]
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_LIST_TOKENS_OF, subject)
+            if not rows and not await conn.fetchval(_USER_EXISTS, subject):
+                raise UserNotFound(subject)
+        return [_token_info(row) for row in rows]
+
+
+def _refuse_if_invalid(
+    token_id: str,
+    revoked_at: datetime | None,
+    expires_at: datetime,
+    disabled: bool,
+    now: datetime,
+) -> None:
+    # Revoked first: it is the deliberate act, and the answer stays the same after expiry.
+    if revoked_at is not None:
+        raise TokenRejected("revoked", token_id)
+    if now >= expires_at:
+        raise TokenRejected("expired", token_id)
+    if disabled:
+        raise TokenRejected("user_disabled", token_id)

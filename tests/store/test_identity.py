@@ -1,0 +1,463 @@
+"""Users, roles and API tokens against a real Postgres, acting as the application role."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import re
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from store.identity import (
+    IdentityStore,
+    IssuedToken,
+    TokenNotFound,
+    TokenRejected,
+    UserDisabled,
+    UserExists,
+    UserNotFound,
+)
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+IN_A_MONTH = NOW + timedelta(days=30)
+
+
+@pytest.fixture
+def identity(app_pool: asyncpg.Pool) -> IdentityStore:
+    return IdentityStore(app_pool)
+
+
+async def _ada(identity: IdentityStore) -> None:
+    await identity.add_user("ada", "Ada Lovelace", ["product-manager"])
+
+
+async def _token(identity: IdentityStore, subject: str = "ada", **kwargs: object) -> IssuedToken:
+    fields: dict[str, object] = {"label": "laptop", "expires_at": IN_A_MONTH, "now": NOW}
+    fields.update(kwargs)
+    return await identity.create_token(subject, **fields)  # type: ignore[arg-type]
+
+
+# -- users --------------------------------------------------------------------------------------
+
+
+async def test_a_new_user_keeps_roles_sorted_and_without_duplicates(
+    identity: IdentityStore,
+) -> None:
+    user = await identity.add_user("grace", "Grace Hopper", ["legal", "finance", "legal"])
+
+    assert user.subject == "grace"
+    assert user.display_name == "Grace Hopper"
+    assert user.roles == ("finance", "legal")
+    assert not user.disabled
+    assert user.created_at.tzinfo is not None
+    assert await identity.get_user("grace") == user
+
+
+async def test_users_are_listed_by_subject_disabled_ones_included(
+    identity: IdentityStore,
+) -> None:
+    await identity.add_user("zoe", "Zoe", [])
+    await identity.add_user("ada", "Ada", ["product-manager"])
+    await identity.set_disabled("zoe", True)
+
+    users = await identity.list_users()
+
+    assert [(u.subject, u.disabled) for u in users] == [("ada", False), ("zoe", True)]
+
+
+async def test_an_unknown_subject_has_no_user(identity: IdentityStore) -> None:
+    assert await identity.get_user("nobody") is None
+
+
+async def test_adding_a_taken_subject_is_refused_and_keeps_the_first_user(
+    identity: IdentityStore,
+) -> None:
+    await _ada(identity)
+
+    with pytest.raises(UserExists, match="'ada' already exists"):
+        await identity.add_user("ada", "Impostor", ["admin"])
+
+    user = await identity.get_user("ada")
+    assert user is not None
+    assert (user.display_name, user.roles) == ("Ada Lovelace", ("product-manager",))
+
+
+@pytest.mark.parametrize(
+    ("subject", "problem"),
+    [
+        ("", "1 to 128 characters"),
+        ("x" * 129, "1 to 128 characters"),
+        (" ada", "spaces"),
+        ("ada ", "spaces"),
+        ("ada\nadmin", "control characters"),
+    ],
+)
+async def test_a_subject_out_of_shape_is_refused_by_name(
+    identity: IdentityStore, subject: str, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem) as refused:
+        await identity.add_user(subject, "Someone", [])
+
+    assert repr(subject[:80]) in str(refused.value)
+    assert await identity.list_users() == []
+
+
+async def test_a_subject_of_exactly_128_characters_is_accepted(identity: IdentityStore) -> None:
+    user = await identity.add_user("s" * 128, "Long Name", [])
+
+    assert user.subject == "s" * 128
+
+
+async def test_an_empty_display_name_is_refused(identity: IdentityStore) -> None:
+    with pytest.raises(ValueError, match="display name '' must be 1 to 128"):
+        await identity.add_user("ada", "", [])
+
+
+@pytest.mark.parametrize(
+    "role", ["Admin", "1st-line", "-ops", "", "two words", "a" * 49, "ops_x", "ops\n"]
+)
+async def test_a_role_out_of_shape_is_refused_by_name(identity: IdentityStore, role: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"role {role!r} is not valid")):
+        await identity.add_user("ada", "Ada", ["product-manager", role])
+
+    assert await identity.get_user("ada") is None
+
+
+async def test_roles_given_as_one_string_are_refused_rather_than_split_into_letters(
+    identity: IdentityStore,
+) -> None:
+    with pytest.raises(ValueError, match="not the string 'admin'"):
+        await identity.add_user("ada", "Ada", "admin")
+
+
+async def test_the_database_itself_refuses_roles_out_of_shape(app_pool: asyncpg.Pool) -> None:
+    with pytest.raises(asyncpg.CheckViolationError, match="users_roles_check"):
+        await app_pool.execute(
+            "INSERT INTO users (subject, display_name, roles) VALUES ('x', 'X', '{Admin}')"
+        )
+
+
+async def test_setting_roles_replaces_all_of_them(identity: IdentityStore) -> None:
+    await _ada(identity)
+
+    user = await identity.set_roles("ada", ["gatekeeper", "auditor", "auditor"])
+
+    assert user.roles == ("auditor", "gatekeeper")
+    assert await identity.get_user("ada") == user
+    assert (await identity.set_roles("ada", [])).roles == ()
+
+
+async def test_setting_roles_of_an_unknown_user_is_refused(identity: IdentityStore) -> None:
+    with pytest.raises(UserNotFound, match="no user 'nobody'"):
+        await identity.set_roles("nobody", ["auditor"])
+
+
+async def test_setting_an_invalid_role_changes_nothing(identity: IdentityStore) -> None:
+    await _ada(identity)
+
+    with pytest.raises(ValueError, match="role 'Auditor' is not valid"):
+        await identity.set_roles("ada", ["Auditor"])
+
+    user = await identity.get_user("ada")
+    assert user is not None
+    assert user.roles == ("product-manager",)
+
+
+async def test_disabling_and_enabling_a_user(identity: IdentityStore) -> None:
+    await _ada(identity)
+
+    assert (await identity.set_disabled("ada", True)).disabled
+    assert not (await identity.set_disabled("ada", False)).disabled
+
+
+async def test_disabling_an_unknown_user_is_refused(identity: IdentityStore) -> None:
+    with pytest.raises(UserNotFound):
+        await identity.set_disabled("nobody", True)
+
+
+async def test_the_application_role_cannot_delete_users_or_tokens(
+    identity: IdentityStore, app_pool: asyncpg.Pool
+) -> None:
+    await _ada(identity)
+    await _token(identity)
+
+    for table in ("users", "api_tokens"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app_pool.execute(f"DELETE FROM {table}")
+
+
+# -- issuing tokens -----------------------------------------------------------------------------
+
+
+async def test_an_issued_token_authenticates_its_user(identity: IdentityStore) -> None:
+    await _ada(identity)
+
+    issued = await _token(identity)
+    user = await identity.authenticate(issued.token, now=NOW + timedelta(minutes=1))
+
+    assert re.fullmatch(r"lc_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}", issued.token)
+    assert issued.token.startswith(f"lc_{issued.token_id}_")
+    assert (issued.subject, issued.label, issued.expires_at) == ("ada", "laptop", IN_A_MONTH)
+    assert user == await identity.get_user("ada")
+
+
+async def test_only_the_hash_of_the_secret_is_stored(
+    identity: IdentityStore, database_dsn: str
+) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    secret = issued.token.split("_", 2)[2]
+
+    conn = await asyncpg.connect(database_dsn)
+    try:
+        row = await conn.fetchrow("SELECT t::text AS everything, secret_sha256 FROM api_tokens t")
+    finally:
+        await conn.close()
+
+    assert row is not None
+    assert row["secret_sha256"] == hashlib.sha256(secret.encode()).digest()
+    assert secret not in row["everything"]
+
+
+async def test_the_plaintext_token_stays_out_of_reprs(identity: IdentityStore) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+
+    assert issued.token not in repr(issued)
+    assert issued.token not in str(issued)
+
+
+async def test_every_token_is_different(identity: IdentityStore) -> None:
+    await _ada(identity)
+
+    issued = [await _token(identity, label=f"token {n}") for n in range(5)]
+
+    assert len({t.token for t in issued}) == len({t.token_id for t in issued}) == 5
+
+
+@pytest.mark.parametrize("expires_at", [NOW, NOW - timedelta(seconds=1)])
+async def test_a_token_that_would_expire_at_once_is_refused(
+    identity: IdentityStore, expires_at: datetime
+) -> None:
+    await _ada(identity)
+
+    with pytest.raises(ValueError, match="must be later than now"):
+        await _token(identity, expires_at=expires_at)
+
+    assert await identity.list_tokens() == []
+
+
+async def test_a_token_with_a_naive_expiry_is_refused(identity: IdentityStore) -> None:
+    await _ada(identity)
+
+    with pytest.raises(ValueError, match="expires_at must be timezone-aware"):
+        await _token(identity, expires_at=datetime(2030, 1, 1))
+
+
+@pytest.mark.parametrize("label", ["", " laptop", "x" * 201])
+async def test_a_token_label_out_of_shape_is_refused(identity: IdentityStore, label: str) -> None:
+    await _ada(identity)
+
+    with pytest.raises(ValueError, match="token label"):
+        await _token(identity, label=label)
+
+
+async def test_no_token_is_issued_to_an_unknown_user(identity: IdentityStore) -> None:
+    with pytest.raises(UserNotFound, match="no user 'nobody'"):
+        await _token(identity, "nobody")
+
+
+async def test_no_token_is_issued_to_a_disabled_user(identity: IdentityStore) -> None:
+    await _ada(identity)
+    await identity.set_disabled("ada", True)
+
+    with pytest.raises(UserDisabled, match="'ada' is disabled"):
+        await _token(identity)
+
+    assert await identity.list_tokens("ada") == []
+
+
+# -- authenticating -----------------------------------------------------------------------------
+
+
+async def test_authenticating_records_the_last_use(identity: IdentityStore) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    later = NOW + timedelta(hours=2)
+
+    await identity.authenticate(issued.token, now=later)
+    await identity.authenticate(issued.token, now=NOW + timedelta(hours=1))  # clocks disagree
+
+    [info] = await identity.list_tokens("ada")
+    assert info.last_used_at == later
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "Bearer lc_abcdefghijkl_" + "a" * 43,
+        "lc_abcdefghijkl",
+        "lc_abcdefghijk_" + "a" * 43,  # id one short
+        "lc_abcdefghijkl_" + "a" * 42,  # secret one short
+        "lc_abcdefghijkl_" + "a" * 44,
+        "LC_abcdefghijkl_" + "a" * 43,
+        "lc_abcdefghijkl_" + "a" * 42 + "=",
+        "lc_abcdefghijkl_" + "a" * 43 + "\n",
+    ],
+)
+async def test_a_malformed_token_is_rejected_without_echoing_it(
+    identity: IdentityStore, token: str
+) -> None:
+    with pytest.raises(TokenRejected) as rejected:
+        await identity.authenticate(token, now=NOW)
+
+    assert rejected.value.reason == "malformed"
+    assert rejected.value.token_id is None
+    if token:
+        assert token.strip() not in str(rejected.value)
+
+
+async def test_a_well_formed_token_never_issued_is_unknown(identity: IdentityStore) -> None:
+    with pytest.raises(TokenRejected, match=r"\(unknown\)") as rejected:
+        await identity.authenticate("lc_abcdefghijkl_" + "a" * 43, now=NOW)
+
+    assert rejected.value.reason == "unknown"
+
+
+async def test_a_known_token_id_with_the_wrong_secret_is_unknown_and_changes_nothing(
+    identity: IdentityStore,
+) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    await identity.revoke_token(issued.token_id, now=NOW)  # must not be revealed either
+    forged = f"lc_{issued.token_id}_{'b' * 43}"
+
+    with pytest.raises(TokenRejected) as rejected:
+        await identity.authenticate(forged, now=NOW)
+
+    assert rejected.value.reason == "unknown"
+    assert rejected.value.token_id is None
+    assert "b" * 43 not in str(rejected.value)
+    [info] = await identity.list_tokens()
+    assert info.last_used_at is None
+
+
+async def test_a_token_is_expired_from_the_instant_of_its_expiry(identity: IdentityStore) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    await identity.authenticate(issued.token, now=IN_A_MONTH - timedelta(microseconds=1))
+
+    for now in (IN_A_MONTH, IN_A_MONTH + timedelta(days=1)):
+        with pytest.raises(TokenRejected, match="has expired") as rejected:
+            await identity.authenticate(issued.token, now=now)
+        assert rejected.value.reason == "expired"
+        assert rejected.value.token_id == issued.token_id
+        assert issued.token not in str(rejected.value)
+
+
+async def test_a_revoked_token_is_rejected_and_says_so_even_after_expiry(
+    identity: IdentityStore,
+) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    await identity.revoke_token(issued.token_id, now=NOW)
+
+    for now in (NOW, IN_A_MONTH + timedelta(days=1)):
+        with pytest.raises(TokenRejected, match="has been revoked") as rejected:
+            await identity.authenticate(issued.token, now=now)
+        assert rejected.value.reason == "revoked"
+        assert issued.token.split("_", 2)[2] not in str(rejected.value)
+
+
+async def test_a_disabled_users_tokens_are_rejected_until_enabled_again(
+    identity: IdentityStore,
+) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    await identity.set_disabled("ada", True)
+
+    with pytest.raises(TokenRejected, match="disabled user") as rejected:
+        await identity.authenticate(issued.token, now=NOW)
+    assert rejected.value.reason == "user_disabled"
+
+    await identity.set_disabled("ada", False)
+    assert (await identity.authenticate(issued.token, now=NOW)).subject == "ada"
+
+
+async def test_authentication_sees_role_changes_at_once(identity: IdentityStore) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+
+    await identity.set_roles("ada", ["auditor"])
+
+    assert (await identity.authenticate(issued.token, now=NOW)).roles == ("auditor",)
+
+
+async def test_authenticating_with_a_naive_clock_is_refused(identity: IdentityStore) -> None:
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
+        await identity.authenticate("lc_abcdefghijkl_" + "a" * 43, now=datetime(2026, 1, 1))
+
+
+def test_a_rejection_survives_pickling_for_transport_between_processes() -> None:
+    rejected = pickle.loads(pickle.dumps(TokenRejected("revoked", "abcdefghijkl")))
+
+    assert (rejected.reason, rejected.token_id) == ("revoked", "abcdefghijkl")
+    assert str(rejected) == "token abcdefghijkl has been revoked (revoked)"
+
+
+# -- revoking and listing -----------------------------------------------------------------------
+
+
+async def test_revoking_twice_keeps_the_first_revocation_time(identity: IdentityStore) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+
+    first = await identity.revoke_token(issued.token_id, now=NOW + timedelta(hours=1))
+    second = await identity.revoke_token(issued.token_id, now=NOW + timedelta(hours=2))
+
+    assert first.revoked_at == second.revoked_at == NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("token_id", ["abcdefghijkl", "not-an-id", ""])
+async def test_revoking_an_unknown_token_is_refused(identity: IdentityStore, token_id: str) -> None:
+    with pytest.raises(TokenNotFound, match=re.escape(f"no token {token_id!r}")):
+        await identity.revoke_token(token_id, now=NOW)
+
+
+async def test_tokens_are_listed_oldest_first_per_user_or_for_everyone(
+    identity: IdentityStore,
+) -> None:
+    await _ada(identity)
+    await identity.add_user("grace", "Grace Hopper", ["gatekeeper"])
+    second = await _token(identity, label="ci", now=NOW + timedelta(minutes=1))
+    first = await _token(identity, label="laptop")
+    graces = await _token(identity, "grace", label="phone", now=NOW + timedelta(minutes=2))
+
+    every = await identity.list_tokens()
+    adas = await identity.list_tokens("ada")
+
+    assert [t.token_id for t in every] == [first.token_id, second.token_id, graces.token_id]
+    assert [t.token_id for t in adas] == [first.token_id, second.token_id]
+    assert adas[0].model_dump() == {
+        "token_id": first.token_id,
+        "subject": "ada",
+        "label": "laptop",
+        "created_at": NOW,
+        "expires_at": IN_A_MONTH,
+        "revoked_at": None,
+        "last_used_at": None,
+    }
+
+
+async def test_a_user_without_tokens_has_an_empty_list(identity: IdentityStore) -> None:
+    await _ada(identity)
+
+    assert await identity.list_tokens("ada") == []
+
+
+async def test_listing_tokens_of_an_unknown_user_is_refused(identity: IdentityStore) -> None:
+    with pytest.raises(UserNotFound):
+        await identity.list_tokens("nobody")
