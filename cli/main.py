@@ -26,6 +26,7 @@ def dev(
     ] = None,
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
+    api_port: Annotated[int | None, typer.Option(help="API port (default 8000).")] = None,
 ) -> None:
     """Start everything on this machine: Temporal dev server, embedded Postgres, worker."""
     from runtime.dev_stack import DevStackInfo, run_dev_stack
@@ -33,11 +34,15 @@ def dev(
     settings = Settings()
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
+    if api_port is not None:
+        settings = settings.model_copy(update={"api_port": api_port})
     configure_logging(settings.log_level)
 
     def announce(info: DevStackInfo) -> None:
         stdout.print("[bold green]lifecycle is running[/] (Ctrl-C stops everything)")
         for label, value in (
+            ("API", info.api_url),
+            ("admin token", info.admin_token),
             ("data directory", str(info.data_dir)),
             ("Temporal address", info.temporal_address),
             ("Temporal UI", info.temporal_ui_url),

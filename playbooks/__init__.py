@@ -27,3 +27,18 @@ def load_playbook_file(path: Path) -> Playbook:
 
 def load_default_playbook() -> Playbook:
     return load_playbook_file(DEFAULT_PLAYBOOK_PATH)
+
+
+def load_playbook_catalog(extra_dir: Path | None = None) -> dict[str, Playbook]:
+    """Installed playbooks by name: the default plus every *.yaml in `extra_dir`. When two
+    files carry the same name, the higher version is the one new products register under."""
+    files = [DEFAULT_PLAYBOOK_PATH]
+    if extra_dir is not None:
+        files += sorted(extra_dir.glob("*.yaml")) + sorted(extra_dir.glob("*.yml"))
+    catalog: dict[str, Playbook] = {}
+    for path in files:
+        playbook = load_playbook_file(path)
+        installed = catalog.get(playbook.name)
+        if installed is None or playbook.version > installed.version:
+            catalog[playbook.name] = playbook
+    return catalog

@@ -6,16 +6,23 @@ under the data directory, so stopping and starting again resumes the same produc
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from store.migrations import create_app_pool, migrate
-
+from api.server import build_api, serve
+from api.services import ApiServices
+from runtime.bootstrap import admin_token
 from runtime.embedded_postgres import EmbeddedPostgres, start_embedded_postgres
-from runtime.embedded_temporal import EmbeddedTemporal, start_embedded_temporal
+from runtime.embedded_temporal import EmbeddedTemporal, port_is_open, start_embedded_temporal
 from runtime.settings import Settings
+from store.migrations import create_app_pool, migrate
 from worker import build_worker, connect_temporal
+
+
+class PortInUse(RuntimeError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,8 @@ class DevStackInfo:
     temporal_ui_url: str
     database_url: str
     task_queue: str
+    api_url: str
+    admin_token: str
 
 
 async def run_dev_stack(
@@ -33,10 +42,17 @@ async def run_dev_stack(
     temporal_port: int,
     ui_port: int,
     announce: Callable[[DevStackInfo], None],
+    seed: Callable[[ApiServices], Awaitable[None]] | None = None,
 ) -> None:
-    """Runs until SIGINT or SIGTERM, then stops the worker, Temporal and Postgres in turn."""
+    """Runs until SIGINT or SIGTERM, then stops the API, the worker, Temporal and Postgres."""
     data_dir = settings.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if port_is_open(settings.api_host, settings.api_port):
+        raise PortInUse(
+            f"port {settings.api_host}:{settings.api_port} is already in use; stop what "
+            "listens there or choose another (--api-port)"
+        )
+    stop = _stop_on_signals()
     postgres: EmbeddedPostgres | None = None
     temporal: EmbeddedTemporal | None = None
     try:
@@ -54,9 +70,16 @@ async def run_dev_stack(
         )
         await migrate(database_url)
         client = await connect_temporal(temporal.address, settings.temporal_namespace)
-        pool = await create_app_pool(database_url)
+        pool = await create_app_pool(database_url, max_size=20)
         try:
+            api = build_api(settings, client, pool)
             async with build_worker(client, pool, settings.temporal_task_queue):
+                serving = asyncio.create_task(
+                    serve(api.app, settings.api_host, settings.api_port, stop)
+                )
+                token = await admin_token(api.services.identity, datetime.now(UTC))
+                if seed is not None:
+                    await seed(api.services)
                 announce(
                     DevStackInfo(
                         data_dir=data_dir,
@@ -64,9 +87,14 @@ async def run_dev_stack(
                         temporal_ui_url=temporal.ui_url,
                         database_url=database_url,
                         task_queue=settings.temporal_task_queue,
+                        api_url=f"http://{settings.api_host}:{settings.api_port}",
+                        admin_token=token.token,
                     )
                 )
-                await _until_stopped()
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({stopping, serving}, return_when=asyncio.FIRST_COMPLETED)
+                stop.set()
+                await serving
         finally:
             await pool.close()
     finally:
@@ -76,13 +104,9 @@ async def run_dev_stack(
             await asyncio.to_thread(postgres.stop)
 
 
-async def _until_stopped() -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    return stop

@@ -1,49 +1,5 @@
 """Workflow tests run on Temporal's time-skipping test server and a real (embedded) Postgres."""
 
-import sys
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
+from tests.support.temporal_fixtures import product_id, products, time_skipping_env
 
-import pytest
-from store.event_store import EventStore
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-
-from activities.event_log import EventLogActivities
-from workflows.product_client import ProductLifecycleClient
-from workflows.product_lifecycle import ProductLifecycleWorkflow
-
-TEST_SERVER = Path(sys.executable).with_name("temporal-test-server")
-
-
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
-    )
-    yield env
-    await env.shutdown()
-
-
-@pytest.fixture
-async def products(
-    time_skipping_env: WorkflowEnvironment, event_store: EventStore
-) -> AsyncIterator[ProductLifecycleClient]:
-    """A worker on its own task queue, appending to this test's fresh event store."""
-    task_queue = f"lifecycle-test-{uuid.uuid4()}"
-    worker = Worker(
-        time_skipping_env.client,
-        task_queue=task_queue,
-        workflows=[ProductLifecycleWorkflow],
-        activities=[EventLogActivities(event_store).append_product_events],
-    )
-    async with worker:
-        yield ProductLifecycleClient(time_skipping_env.client, task_queue)
-
-
-@pytest.fixture
-def product_id() -> str:
-    """Workflow ids outlive a test on the shared server, so every test gets its own product."""
-    return f"product-{uuid.uuid4().hex[:12]}"
+__all__ = ["product_id", "products", "time_skipping_env"]

@@ -1,0 +1,1 @@
+"""The JSON API: authenticate the person, check the role, send the command, map the answer."""

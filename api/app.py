@@ -1,0 +1,64 @@
+"""The FastAPI application. `create_app` takes its collaborators, so tests and `lifecycle dev`
+wire real ones the same way."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import error_response, install_error_handlers
+from api.routes import admin, approvals, products
+from api.services import ApiServices
+
+log = structlog.get_logger("lifecycle.api")
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+
+
+def create_app(services: ApiServices, *, run_projector: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        projector = asyncio.create_task(services.projection.run()) if run_projector else None
+        try:
+            yield
+        finally:
+            if projector is not None:
+                projector.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await projector
+
+    app = FastAPI(
+        title="lifecycle",
+        version="0.1.0",
+        summary="Product lifecycle stage gates, sign-offs and an auditable decision trail.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(products.router)
+    app.include_router(approvals.router)
+    app.include_router(admin.router)
+
+    @app.middleware("http")
+    async def answer_every_request(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """The last line of 'never a 500 for a client's request': infrastructure being away is
+        a 503, and anything else unexpected is logged with its request for the team to fix."""
+        try:
+            return await call_next(request)
+        except RPCError as error:
+            if error.status in _UNAVAILABLE:
+                return error_response(
+                    503, "service.unavailable", "the workflow service is unavailable; retry"
+                )
+            log.exception("request.failed", path=request.url.path, method=request.method)
+            return error_response(500, "internal.error", "the request failed; it was logged")
+        except Exception:
+            log.exception("request.failed", path=request.url.path, method=request.method)
+            return error_response(500, "internal.error", "the request failed; it was logged")
+
+    return app

@@ -1,0 +1,113 @@
+"""One error shape for every refusal, so clients handle all of them the same way.
+
+`rule` is a stable code (`gate.criteria_unmet`, `auth.token_expired`), `message` a sentence that
+names the thing refused. Nothing a client can send produces a 500: validation failures become
+422, refusals keep the status their kind implies, Temporal or Postgres being away becomes 503.
+"""
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.refusals import CommandRefused, RefusalKind
+
+log = structlog.get_logger("lifecycle.api")
+
+STATUS_FOR_KIND = {
+    RefusalKind.INVALID: 422,
+    RefusalKind.CONFLICT: 409,
+    RefusalKind.FORBIDDEN: 403,
+    RefusalKind.NOT_FOUND: 404,
+}
+
+
+class FieldProblem(BaseModel):
+    location: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    rule: str
+    message: str
+    fields: list[FieldProblem] = []
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ApiRefusal(Exception):
+    """A refusal decided at the edge (authentication, unknown playbook, missing owner...)."""
+
+    def __init__(
+        self, status: int, rule: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.rule, self.message, self.headers = status, rule, message, headers
+
+
+def error_response(
+    status: int,
+    rule: str,
+    message: str,
+    fields: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(
+        error=ErrorDetail(status=status, rule=rule, message=message, fields=fields or [])
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _log_security(request: Request, status: int, rule: str, message: str) -> None:
+    if status in (401, 403):
+        log.warning(
+            "security.refused",
+            status=status,
+            rule=rule,
+            reason=message,
+            path=request.url.path,
+            method=request.method,
+            subject=getattr(request.state, "subject", None),
+        )
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CommandRefused)
+    async def _refused(request: Request, refusal: CommandRefused) -> JSONResponse:
+        status = STATUS_FOR_KIND[refusal.kind]
+        _log_security(request, status, refusal.rule, refusal.message)
+        return error_response(status, refusal.rule, refusal.message)
+
+    @app.exception_handler(ApiRefusal)
+    async def _api_refused(request: Request, refusal: ApiRefusal) -> JSONResponse:
+        _log_security(request, refusal.status, refusal.rule, refusal.message)
+        return error_response(
+            refusal.status, refusal.rule, refusal.message, headers=refusal.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            FieldProblem(location=_location(tuple(e.get("loc", ()))), message=str(e.get("msg")))
+            for e in error.errors()
+        ]
+        summary = "; ".join(f"{p.location}: {p.message}" for p in problems[:5])
+        return error_response(422, "request.invalid", f"invalid request: {summary}", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        rule = {404: "route.not_found", 405: "route.method_not_allowed"}.get(
+            error.status_code, "request.refused"
+        )
+        return error_response(error.status_code, rule, str(error.detail))

@@ -1,0 +1,276 @@
+"""Products and their gates. Handlers are thin: authenticate, authorise, send, map."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.auth import Caller, Services, require_role
+from api.errors import ApiRefusal, ErrorBody
+from api.schemas import (
+    ChecklistRequest,
+    CommandResult,
+    DecisionRequest,
+    EventSummary,
+    EvidenceRequest,
+    MetricRequest,
+    PlaybookRef,
+    ProductDetail,
+    ProductList,
+    ProductSummaryOut,
+    RegisterProductRequest,
+    ReviewRequest,
+    SignOffRequest,
+    Trail,
+    TrailEvent,
+)
+from api.services import ApiServices
+from domain.commands import (
+    Command,
+    CompleteChecklistItem,
+    DecideGate,
+    GiveSignOff,
+    RecordMetric,
+    RegisterProduct,
+    ReopenChecklistItem,
+    RequestGateReview,
+    SubmitEvidence,
+)
+from domain.identity import Actor
+from domain.stages import Stage
+from workflows.contracts import CommandReceipt, stream_id_for
+
+router = APIRouter(tags=["products"])
+REGISTRAR_ROLES = ("product-manager", "admin")
+ProductIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", max_length=63)]
+ItemPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$", max_length=64)]
+REFUSALS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 503)
+}
+
+
+def _result(receipt: CommandReceipt) -> CommandResult:
+    return CommandResult(
+        product_id=receipt.product_id,
+        stage=receipt.stage,
+        version=receipt.version,
+        events=[
+            EventSummary(event_id=e.event_id, type=e.type, occurred_at=e.occurred_at)
+            for e in receipt.events
+        ],
+        gate=receipt.gate,
+    )
+
+
+async def _send(services: ApiServices, product_id: str, command: Command) -> CommandResult:
+    return _result(await services.products.execute(product_id, command))
+
+
+@router.post("/products", status_code=201, responses=REFUSALS)
+async def register_product(
+    body: RegisterProductRequest, caller: Caller, services: Services
+) -> CommandResult:
+    """Register a product under a playbook; it starts in discovery."""
+    require_role(caller, *REGISTRAR_ROLES)
+    playbook = services.playbooks.get(body.playbook)
+    if playbook is None:
+        known = ", ".join(sorted(services.playbooks)) or "none"
+        raise ApiRefusal(
+            422, "playbook.unknown", f"no playbook named '{body.playbook}'; installed: {known}"
+        )
+    owner = await _owner(services, caller, body.owner)
+    command = RegisterProduct(
+        actor=caller,
+        product_id=body.id,
+        name=body.name,
+        description=body.description,
+        owner=owner.subject,
+        owner_name=owner.display_name,
+        playbook=playbook,
+    )
+    return _result(await services.products.register(command))
+
+
+async def _owner(services: ApiServices, caller: Actor, subject: str | None) -> Actor:
+    if subject is None or subject == caller.subject:
+        return caller
+    user = await services.identity.get_user(subject)
+    if user is None or user.disabled:
+        raise ApiRefusal(422, "product.unknown_owner", f"no active user '{subject}' to own it")
+    return Actor(subject=user.subject, display_name=user.display_name, roles=user.roles)
+
+
+@router.get("/products", responses=REFUSALS)
+async def list_products(
+    caller: Caller,
+    services: Services,
+    stage: Stage | None = None,
+    status: Annotated[str | None, Query(pattern="^(active|retired|killed)$")] = None,
+    owner: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ProductList:
+    """The portfolio, from the read model (caught up before answering)."""
+    await services.projection.catch_up()
+    summaries = await services.projection.list_products(
+        stage=stage, status=status, owner=owner, limit=limit, offset=offset
+    )
+    return ProductList(
+        products=[ProductSummaryOut.model_validate(s.model_dump()) for s in summaries]
+    )
+
+
+@router.get("/products/{product_id}", responses=REFUSALS)
+async def show_product(
+    product_id: ProductIdPath, caller: Caller, services: Services
+) -> ProductDetail:
+    """State, current gate, every criterion with pass/fail and reason."""
+    view = await services.products.view(product_id)
+    state = view.state
+    if not state.is_registered or state.playbook is None or state.stage is None:
+        raise ApiRefusal(404, "product.not_registered", f"product '{product_id}' is not registered")
+    status = {Stage.RETIRED: "retired", Stage.KILLED: "killed"}.get(state.stage, "active")
+    return ProductDetail(
+        product_id=product_id,
+        name=state.name,
+        description=state.description,
+        owner=state.owner,
+        owner_name=state.owner_name,
+        stage=state.stage,
+        status=status,
+        version=state.version,
+        playbook=PlaybookRef(
+            name=state.playbook.name,
+            version=state.playbook.version,
+            fingerprint=state.playbook_fingerprint,
+        ),
+        history=list(state.history),
+        gate=view.gate,
+        review=state.progress.review if state.progress else None,
+        metrics=state.metrics,
+    )
+
+
+@router.post("/products/{product_id}/evidence", responses=REFUSALS)
+async def submit_evidence(
+    product_id: ProductIdPath, body: EvidenceRequest, caller: Caller, services: Services
+) -> CommandResult:
+    command = SubmitEvidence(
+        actor=caller,
+        requirement=body.requirement,
+        title=body.title,
+        uri=body.uri,
+        summary=body.summary,
+    )
+    return await _send(services, product_id, command)
+
+
+@router.post("/products/{product_id}/checklist/{item}", responses=REFUSALS)
+async def checklist_item(
+    product_id: ProductIdPath,
+    item: ItemPath,
+    body: ChecklistRequest,
+    caller: Caller,
+    services: Services,
+) -> CommandResult:
+    """Tick an item (`done`) or reopen it with a reason (`reopen`)."""
+    command: Command
+    if body.action == "done":
+        command = CompleteChecklistItem(actor=caller, item=item, note=body.note)
+    else:
+        command = ReopenChecklistItem(actor=caller, item=item, reason=body.note)
+    return await _send(services, product_id, command)
+
+
+@router.post("/products/{product_id}/metrics", responses=REFUSALS)
+async def record_metric(
+    product_id: ProductIdPath, body: MetricRequest, caller: Caller, services: Services
+) -> CommandResult:
+    command = RecordMetric(
+        actor=caller,
+        metric=body.metric,
+        value=body.value,
+        source=body.source,
+        observed_at=body.observed_at,
+    )
+    return await _send(services, product_id, command)
+
+
+@router.post("/products/{product_id}/gate/review", responses=REFUSALS)
+async def request_review(
+    product_id: ProductIdPath, body: ReviewRequest, caller: Caller, services: Services
+) -> CommandResult:
+    """Ask the gate's approvers to sign; starts a new review round."""
+    return await _send(services, product_id, RequestGateReview(actor=caller, note=body.note))
+
+
+@router.post("/products/{product_id}/gate/signoffs", responses=REFUSALS)
+async def sign_off(
+    product_id: ProductIdPath, body: SignOffRequest, caller: Caller, services: Services
+) -> CommandResult:
+    """Approve or reject the open review, in one of your roles."""
+    role = body.role or await _only_role_for_gate(services, product_id, caller)
+    if not caller.holds(role):
+        raise ApiRefusal(
+            403, "signoff.role_not_held", f"{caller.display_name} does not hold role '{role}'"
+        )
+    command = GiveSignOff(actor=caller, role=role, verdict=body.verdict, reason=body.reason)
+    return await _send(services, product_id, command)
+
+
+async def _only_role_for_gate(services: ApiServices, product_id: str, caller: Actor) -> str:
+    gate = (await services.products.view(product_id)).state.current_gate()
+    asked = [s.role for s in gate.sign_offs] if gate else []
+    held = [role for role in asked if caller.holds(role)]
+    if len(held) == 1:
+        return held[0]
+    if not held:
+        raise ApiRefusal(
+            403,
+            "signoff.role_not_held",
+            f"{caller.display_name} holds none of the roles this gate asks to sign: "
+            + (", ".join(asked) or "none"),
+        )
+    raise ApiRefusal(
+        422, "signoff.role_ambiguous", f"you hold {', '.join(held)}; say which role you sign in"
+    )
+
+
+@router.post("/products/{product_id}/gate/decision", responses=REFUSALS)
+async def decide_gate(
+    product_id: ProductIdPath, body: DecisionRequest, caller: Caller, services: Services
+) -> CommandResult:
+    """Go or Kill, with a reason, by a holder of one of the gate's decider roles."""
+    command = DecideGate(actor=caller, outcome=body.outcome, reason=body.reason)
+    return await _send(services, product_id, command)
+
+
+@router.get("/products/{product_id}/events", responses=REFUSALS)
+async def decision_trail(
+    product_id: ProductIdPath,
+    caller: Caller,
+    services: Services,
+    after: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Trail:
+    """The product's events in order, paginated by stream version (`after`)."""
+    recorded = await services.events.read_stream(stream_id_for(product_id), after_version=after)
+    if not recorded and after == 0:
+        raise ApiRefusal(404, "product.not_registered", f"product '{product_id}' is not registered")
+    page = recorded[:limit]
+    return Trail(
+        product_id=product_id,
+        events=[
+            TrailEvent(
+                position=e.position,
+                stream_version=e.stream_version,
+                event_id=str(e.event_id),
+                type=e.type,
+                recorded_at=e.recorded_at,
+                actor=dict(e.data.get("actor", {})),
+                data=e.data,
+                hash=e.hash,
+            )
+            for e in page
+        ],
+        next_after=page[-1].stream_version if len(recorded) > limit else None,
+    )

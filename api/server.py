@@ -1,0 +1,75 @@
+"""Composition of the API process: its collaborators from settings, and uvicorn in-process."""
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import jwt
+import uvicorn
+from fastapi import FastAPI
+from store.projections import ProductProjection
+from temporalio.client import Client
+
+from api.app import create_app
+from api.oidc import OidcVerifier
+from api.services import ApiServices
+from playbooks import load_playbook_catalog
+from runtime.settings import Settings
+from store.event_store import EventStore
+from store.identity import IdentityStore
+from workflows.product_client import ProductLifecycleClient
+
+
+@dataclass
+class ApiProcess:
+    app: FastAPI
+    services: ApiServices
+
+
+def oidc_from(settings: Settings) -> OidcVerifier | None:
+    if not settings.oidc_issuer:
+        return None
+    if not (settings.oidc_audience and settings.oidc_jwks_url):
+        raise ValueError(
+            "LIFECYCLE_OIDC_ISSUER is set, so LIFECYCLE_OIDC_AUDIENCE and "
+            "LIFECYCLE_OIDC_JWKS_URL must be set too"
+        )
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        keys=jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True),
+        roles_claim=settings.oidc_roles_claim,
+        name_claim=settings.oidc_name_claim,
+    )
+
+
+def build_api(settings: Settings, client: Client, pool: asyncpg.Pool) -> ApiProcess:
+    events = EventStore(pool)
+    services = ApiServices(
+        products=ProductLifecycleClient(client, settings.temporal_task_queue),
+        events=events,
+        identity=IdentityStore(pool),
+        projection=ProductProjection(pool, events),
+        playbooks=load_playbook_catalog(settings.playbook_dir),
+        oidc=oidc_from(settings),
+    )
+    return ApiProcess(app=create_app(services, run_projector=True), services=services)
+
+
+class _ServerWithoutSignals(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serves until `stop` is set; uvicorn's own signal handlers stay off (the caller owns
+    signals, so one Ctrl-C stops the API, the worker and the servers together)."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    server = _ServerWithoutSignals(config)
+    serving = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await serving

@@ -1,0 +1,28 @@
+"""What the API needs from the rest of the system, handed in by the composition root."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from store.projections import ProductProjection
+
+from api.oidc import OidcVerifier
+from domain.playbook import Playbook
+from store.event_store import EventStore
+from store.identity import IdentityStore
+from workflows.product_client import ProductLifecycleClient
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiServices:
+    products: ProductLifecycleClient
+    events: EventStore
+    identity: IdentityStore
+    projection: ProductProjection
+    playbooks: dict[str, Playbook]
+    oidc: OidcVerifier | None = None
+    clock: Callable[[], datetime] = field(default=utc_now)
