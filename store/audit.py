@@ -233,15 +233,14 @@ class _Verifier:
                     f"{shift} event(s) before position {p} were deleted and later positions "
                     "renumbered to hide the gap",
                 )
-        if before is not None and row.recompute() == row.hash:
-            return self._bad(
-                p - 1,
-                "content edited",
-                f"the event at {p - 1} was edited and re-hashed; the event at {p} still links "
-                "to its original hash",
-                (p - 2, before),
+        if row.recompute() == row.hash:
+            detail = (
+                f"the event at {p} is intact but links to a hash no event has: either the "
+                f"event at {p - 1} was edited and re-hashed or this link was rewritten"
             )
-        return self._bad(p, "chain broken", f"the event at {p} does not link to the one before")
+        else:
+            detail = f"the event at {p} neither links to the one before nor matches its hash"
+        return self._bad(p, "chain broken", detail)
 
     def _bad(
         self,
