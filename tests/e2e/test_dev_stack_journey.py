@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
-from store.audit import verify_chain
 
 from domain.stages import LIFECYCLE_PATH
 from playbooks import load_default_playbook
+from store.audit import verify_chain
 from tests.support.journey import commands_to_meet_criteria, commands_to_sign_and_pass, register
 from worker import connect_temporal
 from workflows.contracts import stream_id_for
@@ -38,6 +39,7 @@ class DevStack:
         self.data_dir = data_dir
         self.temporal_port = free_port()
         self.ui_port = free_port()
+        self.api_port = free_port()
         self.process: subprocess.Popen[str] | None = None
         self.printed: dict[str, str] = {}
 
@@ -52,6 +54,8 @@ class DevStack:
                 str(self.temporal_port),
                 "--ui-port",
                 str(self.ui_port),
+                "--api-port",
+                str(self.api_port),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -106,6 +110,10 @@ async def test_a_product_goes_from_registration_to_retired_on_the_dev_stack_and_
     printed = dev_stack.printed
     assert printed["Temporal address"] == f"127.0.0.1:{dev_stack.temporal_port}"
     assert printed["Temporal UI"] == f"http://127.0.0.1:{dev_stack.ui_port}"
+    assert printed["API"] == f"http://127.0.0.1:{dev_stack.api_port}"
+    async with httpx.AsyncClient(base_url=printed["API"]) as http:
+        me = await http.get("/me", headers={"Authorization": f"Bearer {printed['admin token']}"})
+    assert me.json()["roles"] == ["admin", "product-manager"]
     database_url = printed["DATABASE_URL"]
     client = await connect_temporal(printed["Temporal address"], "default")
     products = ProductLifecycleClient(client, printed["task queue"])
