@@ -1,0 +1,361 @@
+"""The product read model: every product's current state, folded from the global log.
+
+The portfolio board and the approvals inbox ask questions across products ("everything in
+launch", "every open review"); asking each product's workflow would be a fan-out over Temporal
+for every page view. Instead this projection follows the log and keeps one row per product.
+
+Exactly once, with several projectors. Any number of API processes may run ``run()`` against
+the same database. Each batch is applied in one transaction that first locks this projection's
+checkpoint row ``FOR UPDATE``, applies only events *after* the checkpoint it then sees, and
+advances the checkpoint before committing. A second projector waits on the lock, then sees the
+advanced checkpoint and skips what was done. The events themselves are read *before* taking the
+lock, so a projector never holds one pooled connection while waiting for another (a pool-sized
+deadlock), and the lock is held only for the writes.
+
+Following the log by position is safe because positions are gap-free and assigned in commit
+order (``store/event_store.py``): nothing can appear later behind the checkpoint.
+
+A product stream event that cannot be parsed or folded stops the projection at that position
+with a ``ProjectionError`` rather than being skipped: a read model silently missing a decision
+is worse than a stale one, and the fix (new code, then ``rebuild``) needs the event kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from domain.events import EVENT_ADAPTER
+from domain.evolve import evolve
+from domain.stages import Stage
+from domain.state import ProductState
+from store.event_store import EventStore
+from store.events import RecordedEvent
+
+__all__ = [
+    "PRODUCT_STREAM_PREFIX",
+    "ProductProjection",
+    "ProductStatus",
+    "ProductSummary",
+    "ProjectionError",
+]
+
+_log = logging.getLogger(__name__)
+
+PRODUCT_STREAM_PREFIX = "product-"
+ProductStatus = Literal["active", "retired", "killed"]
+_STATUSES: frozenset[str] = frozenset({"active", "retired", "killed"})
+_MAX_PAGE = 1000
+_MAX_BACKOFF = 30.0
+
+
+class ProductSummary(BaseModel):
+    """One line of the portfolio board: what a product is, where it stands, since when."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    product_id: str
+    name: str
+    owner: str
+    owner_name: str
+    stage: Stage
+    status: ProductStatus
+    playbook_name: str
+    playbook_version: int
+    registered_at: datetime
+    stage_entered_at: datetime
+    review_open: bool
+    last_position: int  # the product's latest event in the global log
+
+
+class ProjectionError(Exception):
+    """An event in a product stream cannot be folded; the projection stops before it."""
+
+    def __init__(self, position: int, stream_id: str, problem: str) -> None:
+        super().__init__(f"cannot project event at position {position} ({stream_id}): {problem}")
+        self.position = position
+        self.stream_id = stream_id
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.position, self.stream_id, self.problem))
+
+
+_LOCK_CHECKPOINT = "SELECT position FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE"
+_CREATE_CHECKPOINT = """
+INSERT INTO public.projection_checkpoints (name, position) VALUES ($1, 0)
+ON CONFLICT (name) DO NOTHING
+"""
+_READ_CHECKPOINT = "SELECT position FROM public.projection_checkpoints WHERE name = $1"
+_ADVANCE_CHECKPOINT = "UPDATE public.projection_checkpoints SET position = $2 WHERE name = $1"
+_LOAD_STATES = """
+SELECT product_id, state::text AS state FROM public.product_states
+ WHERE product_id = ANY($1::text[])
+"""
+_UPSERT = """
+INSERT INTO public.product_states AS p
+    (product_id, name, owner, owner_name, stage, status, playbook_name, playbook_version,
+     review_open, state, registered_at, stage_entered_at, last_position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13)
+ON CONFLICT (product_id) DO UPDATE SET
+    name = EXCLUDED.name,
+    owner = EXCLUDED.owner,
+    owner_name = EXCLUDED.owner_name,
+    stage = EXCLUDED.stage,
+    status = EXCLUDED.status,
+    playbook_name = EXCLUDED.playbook_name,
+    playbook_version = EXCLUDED.playbook_version,
+    review_open = EXCLUDED.review_open,
+    state = EXCLUDED.state,
+    registered_at = EXCLUDED.registered_at,
+    stage_entered_at = EXCLUDED.stage_entered_at,
+    last_position = EXCLUDED.last_position
+"""
+_SUMMARY_COLUMNS = """product_id, name, owner, owner_name, stage, status, playbook_name,
+       playbook_version, registered_at, stage_entered_at, review_open, last_position"""
+_GET_STATE = "SELECT state::text FROM public.product_states WHERE product_id = $1"
+_OPEN_REVIEWS = """
+SELECT state::text AS state FROM public.product_states WHERE review_open ORDER BY product_id
+"""
+_WIPE = "DELETE FROM public.product_states"
+
+
+class ProductProjection:
+    """Keeps ``product_states`` folded up to a checkpoint in the global log, and answers the
+    board's and the inbox's questions from it."""
+
+    NAME = "product_states"
+
+    def __init__(self, pool: asyncpg.Pool, event_store: EventStore) -> None:
+        self._pool = pool
+        self._events = event_store
+
+    # -- following the log --------------------------------------------------------------------
+
+    async def catch_up(self, *, batch_size: int = 500) -> int:
+        """Apply every event after the checkpoint up to the log's end as found while reading.
+
+        Returns the number of product events this call folded in (events of other streams
+        advance the checkpoint but are not counted); 0 when there was nothing new.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        applied = 0
+        while True:
+            start = await self.checkpoint()
+            events = await self._events.read_all(start, batch_size)
+            if not events:
+                return applied
+            count, stale = await self._apply(events)
+            applied += count
+            if len(events) < batch_size and not stale:
+                return applied
+
+    async def run(self, *, poll_interval: float = 0.25) -> None:
+        """Follow the log until cancelled. Failures (a database away, a poison event) are
+        logged and retried with exponential backoff up to 30 s, so the projector outlives them
+        and resumes from its checkpoint."""
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
+        delay = poll_interval
+        while True:
+            try:
+                await self.catch_up()
+            except ProjectionError:
+                _log.exception("product projection stalled; retrying in %.2fs", delay)
+            except Exception:
+                _log.warning("product projection failed; retrying in %.2fs", delay, exc_info=True)
+            else:
+                delay = poll_interval
+                await asyncio.sleep(poll_interval)
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max(_MAX_BACKOFF, poll_interval))
+
+    async def rebuild(self) -> int:
+        """Forget every row and replay the whole log; returns the product events applied.
+
+        Use after changing how events fold. While it replays, readers see the projection
+        refill from empty; concurrent projectors join in through the same checkpoint lock.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            await _lock_checkpoint(conn, self.NAME)
+            await conn.execute(_WIPE)
+            await conn.execute(_ADVANCE_CHECKPOINT, self.NAME, 0)
+        _log.info("product projection wiped; replaying the log")
+        return await self.catch_up()
+
+    async def checkpoint(self) -> int:
+        """The last global log position the rows include (0 before the first event)."""
+        position = await self._pool.fetchval(_READ_CHECKPOINT, self.NAME)
+        return 0 if position is None else int(position)
+
+    async def _apply(self, events: Sequence[RecordedEvent]) -> tuple[int, bool]:
+        """Fold ``events`` (read without the lock) in one transaction under the checkpoint lock.
+
+        Returns (product events applied, stale). Stale means the events read do not continue
+        the checkpoint found under the lock (a rebuild reset it), so the caller must read again.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            checkpoint = await _lock_checkpoint(conn, self.NAME)
+            fresh = [event for event in events if event.position > checkpoint]
+            if not fresh:
+                return 0, False  # another projector got here first
+            if fresh[0].position != checkpoint + 1:
+                return 0, True
+            ids = sorted({pid for pid in map(_product_id, fresh) if pid is not None})
+            states = {
+                row["product_id"]: ProductState.model_validate_json(row["state"])
+                for row in await conn.fetch(_LOAD_STATES, ids)
+            }
+            last_positions: dict[str, int] = {}
+            applied, reached, failure = 0, checkpoint, None
+            for event in fresh:
+                product_id = _product_id(event)
+                if product_id is not None:
+                    try:
+                        states[product_id] = _fold(states.get(product_id, ProductState()), event)
+                    except ProjectionError as error:
+                        failure = error  # keep what came before it, stop right there
+                        break
+                    last_positions[product_id] = event.position
+                    applied += 1
+                reached = event.position
+            rows = [_row(states[pid], last_positions[pid]) for pid in sorted(last_positions)]
+            if rows:
+                await conn.executemany(_UPSERT, rows)
+            if reached > checkpoint:
+                await conn.execute(_ADVANCE_CHECKPOINT, self.NAME, reached)
+        if failure is not None:
+            raise failure
+        return applied, False
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def list_products(
+        self,
+        *,
+        stage: Stage | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ProductSummary]:
+        """Products matching every filter given, ordered by product id, one page at a time."""
+        if not 1 <= limit <= _MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {_MAX_PAGE}, got {limit}")
+        if offset < 0:
+            raise ValueError(f"offset must not be negative, got {offset}")
+        if status is not None and status not in _STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
+        conditions: list[str] = []
+        args: list[Any] = []
+        # Each filter is a fixed SQL fragment with a parameter; values never enter the text.
+        for column, value in (
+            ("stage", None if stage is None else Stage(stage).value),
+            ("status", status),
+            ("owner", owner),
+        ):
+            if value is not None:
+                args.append(value)
+                conditions.append(f"{column} = ${len(args)}")
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        args.extend((limit, offset))
+        query = (
+            f"SELECT {_SUMMARY_COLUMNS} FROM public.product_states {where} "
+            f"ORDER BY product_id LIMIT ${len(args) - 1} OFFSET ${len(args)}"
+        )
+        rows = await self._pool.fetch(query, *args)
+        return [ProductSummary(**dict(row)) for row in rows]
+
+    async def get_state(self, product_id: str) -> ProductState | None:
+        """The product's state as of the checkpoint, or None if no event of it is projected."""
+        text = await self._pool.fetchval(_GET_STATE, product_id)
+        return None if text is None else ProductState.model_validate_json(text)
+
+    async def states_with_open_reviews(self) -> list[ProductState]:
+        """Products whose gate review awaits sign-offs (no rejection yet): the inbox's input,
+        which ``domain.approvals.sign_offs_awaiting`` narrows to one person."""
+        rows = await self._pool.fetch(_OPEN_REVIEWS)
+        return [ProductState.model_validate_json(row["state"]) for row in rows]
+
+
+async def _lock_checkpoint(conn: asyncpg.Connection, name: str) -> int:
+    position = await conn.fetchval(_LOCK_CHECKPOINT, name)
+    if position is None:  # the migration seeds the row; recreate it if someone removed it
+        await conn.execute(_CREATE_CHECKPOINT, name)
+        position = await conn.fetchval(_LOCK_CHECKPOINT, name)
+    return int(position)
+
+
+def _product_id(recorded: RecordedEvent) -> str | None:
+    """The product a stream belongs to; None for streams this projection does not follow."""
+    if recorded.stream_id.startswith(PRODUCT_STREAM_PREFIX):
+        return recorded.stream_id.removeprefix(PRODUCT_STREAM_PREFIX)
+    return None
+
+
+def _fold(state: ProductState, recorded: RecordedEvent) -> ProductState:
+    """One event onto the product's state, checking it is the stream's next event."""
+    where = (recorded.position, recorded.stream_id)
+    product_id = _product_id(recorded)
+    if recorded.stream_version != state.version + 1:
+        raise ProjectionError(
+            *where,
+            f"stream version {recorded.stream_version} does not follow the projected "
+            f"version {state.version}",
+        )
+    try:
+        event = EVENT_ADAPTER.validate_python(recorded.data)
+    except ValidationError as error:
+        raise ProjectionError(*where, f"not a product event: {error}") from error
+    if event.product_id != product_id:
+        raise ProjectionError(*where, f"event is about product {event.product_id!r}")
+    try:
+        folded = evolve(state, event)
+    except Exception as error:  # evolve asserts its preconditions; any failure is a bad stream
+        raise ProjectionError(*where, f"{event.type} cannot be folded: {error!r}") from error
+    if folded.product_id is None or folded.playbook is None or folded.stage is None:
+        raise ProjectionError(*where, "the stream does not start with ProductRegistered")
+    return folded
+
+
+def _status(stage: Stage) -> ProductStatus:
+    if stage is Stage.RETIRED:
+        return "retired"
+    if stage is Stage.KILLED:
+        return "killed"
+    return "active"
+
+
+def _review_open(state: ProductState) -> bool:
+    review = state.progress.review if state.progress is not None else None
+    return review is not None and review.rejection() is None
+
+
+def _row(state: ProductState, last_position: int) -> tuple[Any, ...]:
+    assert state.product_id is not None
+    assert state.playbook is not None
+    assert state.stage is not None
+    assert state.stage_entered_at is not None
+    return (
+        state.product_id,
+        state.name,
+        state.owner,
+        state.owner_name,
+        state.stage.value,
+        _status(state.stage),
+        state.playbook.name,
+        state.playbook.version,
+        _review_open(state),
+        state.model_dump_json(),
+        state.history[0].entered_at,
+        state.stage_entered_at,
+        last_position,
+    )
