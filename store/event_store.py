@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -82,7 +81,8 @@ class EventStore:
         except UnicodeEncodeError as exc:
             raise InvalidEvent(f"cannot encode events for stream {stream_id!r}: {exc}") from exc
         assert row is not None
-        return AppendResult(
+        # Built from our own function's typed result: skip pydantic's validation on the hot path.
+        return AppendResult.model_construct(
             stream_id=stream_id,
             first_position=row["first_position"],
             last_position=row["last_position"],
@@ -132,20 +132,14 @@ def _encode_append(
     if len(set(ids)) != len(ids):
         repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str)
         raise EventIdReused(repeated, "the same id appears twice in one batch")
-    types: list[str] = []
-    schema_versions: list[int] = []
-    data: list[str] = []
-    metadata: list[str] = []
-    recorded_at: list[datetime] = []
-    for event in events:
-        try:
-            data.append(canonical_json(event.data))
-            metadata.append(canonical_json(event.metadata))
-        except (TypeError, ValueError) as exc:
-            raise InvalidEvent(f"event {event.event_id} is not plain JSON: {exc}") from exc
-        types.append(event.type)
-        schema_versions.append(event.schema_version)
-        recorded_at.append(event.recorded_at)
+    try:
+        data = [canonical_json(event.data) for event in events]
+        metadata = [canonical_json(event.metadata) for event in events]
+    except (TypeError, ValueError) as exc:
+        raise InvalidEvent(f"event data is not plain JSON: {exc}") from exc
+    types = [event.type for event in events]
+    schema_versions = [event.schema_version for event in events]
+    recorded_at = [event.recorded_at for event in events]
     return stream_id, expected_version, ids, types, schema_versions, data, metadata, recorded_at
 
 

@@ -4,7 +4,9 @@
   in its own temporary directory, or of the server named by ``LIFECYCLE_TEST_DATABASE_URL``.
   Never the machine's own Postgres: CI machines may not have one.
 * ``database_dsn`` (function): superuser DSN of a brand-new database with all migrations
-  applied, dropped (``WITH (FORCE)``) after the test.
+  applied, dropped (``WITH (FORCE)``) after the test. It is cloned from a template migrated
+  once per session, which is quicker than migrating each time; ``migrate`` still runs on the
+  clone and finds nothing to do.
 * ``app_pool`` (function): asyncpg pool on that database acting as ``lifecycle_app``.
 * ``event_store`` (function): ``EventStore`` over ``app_pool``.
 
@@ -52,12 +54,25 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def database_dsn(postgres_server: str) -> AsyncIterator[str]:
-    name = f"lifecycle_test_{uuid.uuid4().hex[:12]}"
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def _migrated_template(postgres_server: str) -> AsyncIterator[str]:
+    name = f"lifecycle_template_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(postgres_server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
+        await migrate(with_database(postgres_server, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def database_dsn(postgres_server: str, _migrated_template: str) -> AsyncIterator[str]:
+    name = f"lifecycle_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_migrated_template}"')
         dsn = with_database(postgres_server, name)
         await migrate(dsn)
         yield dsn
