@@ -1,95 +1,73 @@
-"""The `lifecycle` command."""
+"""The `lifecycle` command: a client of the lifecycle HTTP API, plus the local `dev`, `worker`
+and `playbook check` commands.
 
-import asyncio
-from pathlib import Path
+Global options (before the command) configure the client; `--output` is accepted both there and
+on every command, where it wins. See `cli.session` for the output contract and exit codes.
+"""
+
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from domain.playbook import PlaybookInvalid
-from runtime.log_setup import configure_logging
-from runtime.settings import Settings
+from cli.client import DEFAULT_TIMEOUT, DEFAULT_URL
+from cli.commands import admin, local, products
+from cli.session import CliConfig, OutputFormat
 
-app = typer.Typer(help="Product lifecycle: stage gates, sign-offs and an auditable trail.")
-playbook_app = typer.Typer(help="Check and show playbooks.")
-app.add_typer(playbook_app, name="playbook")
-stdout = Console()
-stderr = Console(stderr=True)
+app = typer.Typer(
+    help="Product lifecycle: stage gates, sign-offs and an auditable trail.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals would include the token
+)
 
 
-@app.command()
-def dev(
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Where all state lives (default ./.lifecycle).")
+def _check_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise typer.BadParameter(f"{value!r} must start with http:// or https://")
+    return value
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    url: Annotated[
+        str,
+        typer.Option(
+            envvar="LIFECYCLE_URL", callback=_check_url, help="Base URL of the lifecycle API."
+        ),
+    ] = DEFAULT_URL,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LIFECYCLE_TOKEN",
+            show_default=False,
+            help="API token (lc_...) or OIDC JWT. Prefer the environment variable: "
+            "command lines are visible to other users of the machine.",
+        ),
     ] = None,
-    temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
-    ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
-    api_port: Annotated[int | None, typer.Option(help="API port (default 8000).")] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output",
+            "-o",
+            envvar="LIFECYCLE_OUTPUT",
+            case_sensitive=False,
+            help="text (tables) or json (the API's body on stdout).",
+        ),
+    ] = OutputFormat.TEXT,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="LIFECYCLE_TIMEOUT", min=0.1, help="Seconds to wait for the API's answer."
+        ),
+    ] = DEFAULT_TIMEOUT,
 ) -> None:
-    """Start everything on this machine: Temporal dev server, embedded Postgres, worker."""
-    from runtime.dev_stack import DevStackInfo, run_dev_stack
+    """Product lifecycle: stage gates, sign-offs and an auditable trail.
 
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-    if api_port is not None:
-        settings = settings.model_copy(update={"api_port": api_port})
-    configure_logging(settings.log_level)
-
-    def announce(info: DevStackInfo) -> None:
-        stdout.print("[bold green]lifecycle is running[/] (Ctrl-C stops everything)")
-        for label, value in (
-            ("API", info.api_url),
-            ("admin token", info.admin_token),
-            ("data directory", str(info.data_dir)),
-            ("Temporal address", info.temporal_address),
-            ("Temporal UI", info.temporal_ui_url),
-            ("DATABASE_URL", info.database_url),
-            ("task queue", info.task_queue),
-        ):
-            stdout.print(f"  [bold]{label}:[/] {value}", soft_wrap=True, highlight=False)
-
-    asyncio.run(
-        run_dev_stack(settings, temporal_port=temporal_port, ui_port=ui_port, announce=announce)
-    )
-    stderr.print("lifecycle stopped")
+    Exit codes: 0 done, 1 refused by the API, 2 usage error, 3 API unreachable or failing.
+    """
+    ctx.obj = CliConfig(url=url, token=token or None, output=output, timeout=timeout)
 
 
-@app.command()
-def worker() -> None:
-    """Run a worker against DATABASE_URL and TEMPORAL_ADDRESS (scale by running more)."""
-    from worker import main
-
-    main()
-
-
-@playbook_app.command("check")
-def playbook_check(path: Path) -> None:
-    """Validate a playbook file; print its stages and gates, or every problem found."""
-    from playbooks import load_playbook_file
-
-    try:
-        playbook = load_playbook_file(path)
-    except PlaybookInvalid as error:
-        stderr.print(f"[red]{error}[/red]")
-        raise typer.Exit(code=1) from None
-    table = Table(title=f"{playbook.title} ({playbook.name} v{playbook.version})")
-    for column in ("stage", "exit gate", "evidence", "checklist", "metrics", "sign-offs"):
-        table.add_column(column)
-    for definition in playbook.stages:
-        gate = definition.exit_gate
-        if gate is None:
-            table.add_row(definition.stage.value, "-", "", "", "", "")
-            continue
-        table.add_row(
-            definition.stage.value,
-            gate.title,
-            str(len(gate.evidence)),
-            str(len(gate.checklist)),
-            str(len(gate.metrics)),
-            ", ".join(f"{s.min_approvals}x {s.role}" for s in gate.sign_offs) or "-",
-        )
-    stdout.print(table)
-    stdout.print(f"fingerprint {playbook.fingerprint()}")
+products.register(app)
+admin.register(app)
+local.register(app)
