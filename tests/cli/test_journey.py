@@ -1,22 +1,21 @@
-"""A product walks through gates with nothing but the `lifecycle` command: an admin adds the
-people and issues their tokens, the product manager gathers what each gate asks, gatekeepers
-sign with their own tokens and a decider says Go."""
+"""Products walk through gates with nothing but the `lifecycle` command.
+
+An admin adds the people and issues their tokens, the product manager gathers what each gate
+asks, gatekeepers sign with their own tokens and a decider says Go. A second product walks every
+stage to retired: the journey cast of `tests/support/journey.py`, spelled as command lines."""
 
 from typing import Any
 
+from domain.stages import LIFECYCLE_PATH
+from tests.cli.cast import DISCOVERY_EVIDENCE, People, add_evidence, register, run
 from tests.cli.conftest import Cli, LiveApi
+from tests.support.journey import commands_to_meet_criteria, commands_to_sign_and_pass
 
 PEOPLE = {
     "pm-ada": ("Ada Lovelace", "product-manager"),
     "lead-grace": ("Grace Hopper", "product-lead"),
     "eng-linus": ("Linus Torvalds", "engineering-lead"),
     "exec-sam": ("Sam Sponsor", "exec-sponsor,finance"),
-}
-DISCOVERY_EVIDENCE = {
-    "problem-statement": 1,
-    "customer-interview": 5,
-    "market-sizing": 1,
-    "competitive-analysis": 1,
 }
 PLANNING_EVIDENCE = {"product-vision": 1, "roadmap": 1, "kpi-definition": 1, "mvp-scope": 1}
 
@@ -33,23 +32,6 @@ async def onboard(api: LiveApi) -> dict[str, Cli]:
         assert body["token"].startswith("lc_")
         clis[subject] = api.as_(body["token"])
     return clis
-
-
-async def add_evidence(pm: Cli, product_id: str, needed: dict[str, int]) -> None:
-    for requirement, count in needed.items():
-        for n in range(1, count + 1):
-            (
-                await pm(
-                    "evidence",
-                    "add",
-                    product_id,
-                    requirement,
-                    "--title",
-                    f"{requirement} #{n}",
-                    "--uri",
-                    f"https://docs.example.com/{requirement}/{n}",
-                )
-            ).ok()
 
 
 def criteria(detail: dict[str, Any]) -> dict[str, bool]:
@@ -136,3 +118,26 @@ async def test_a_product_passes_two_gates_with_the_cli_alone(
         if e["type"] == "GateDecided"
     ]
     assert decisions == [("Grace Hopper", "go", "validated"), ("Sam Sponsor", "go", "MVP")]
+
+
+async def test_the_journey_cast_walks_a_product_to_retired_through_the_cli(
+    live_api: LiveApi, product_id: str
+) -> None:
+    people = People(live_api)
+    await register(people, product_id)
+    stages = ["discovery"]
+    while not (state := (await live_api.services.products.view(product_id)).state).is_terminal:
+        for command in commands_to_meet_criteria(state) + commands_to_sign_and_pass(state):
+            await run(people, product_id, command)
+        shown = await (await people.owner())("-o", "json", "product", "show", product_id)
+        stages.append(shown.ok().json()["stage"])
+
+    assert stages == [stage.value for stage in LIFECYCLE_PATH]
+    owner = await people.owner()
+    retired = (await owner("product", "list", "--status", "retired")).ok()
+    assert product_id in retired.stdout
+    assert "1 product(s)" in retired.stdout
+    final = (await owner("product", "show", product_id)).ok()
+    assert "retired (retired)" in final.stdout
+    assert "no gate: the product is retired" in final.stdout
+    assert " → ".join(stages) in final.stdout
