@@ -113,10 +113,86 @@ RETURN pg_catalog.encode(
         'UTF8')),
     'hex');
 
--- Append a batch to one stream. Errors use SQLSTATEs the Python store translates:
+-- Errors use SQLSTATEs the Python store translates:
 --   LC001 stale expected version     DETAIL {"stream_id", "expected_version", "actual_version"}
 --   LC002 event id reused            DETAIL {"event_ids": [...], "reason"}
 --   LC003 malformed request
+--   LC004 rewrite refused (UPDATE/DELETE/TRUNCATE on events)
+
+-- Some of the batch's ids are taken: if the whole batch is stored as given, in one stream, in
+-- this order, it is a replay and the original result is returned; anything else is LC002.
+-- Called by append_events (whose owner's rights it runs with) under the append lock.
+CREATE FUNCTION public.events_already_stored(
+    p_stream_id text,
+    p_event_ids uuid[],
+    p_types text[],
+    p_schema_versions integer[],
+    p_data text[],
+    p_metadata text[],
+    p_recorded_at timestamptz[],
+    OUT first_position bigint,
+    OUT last_position bigint,
+    OUT stream_version_after integer
+)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+    n           integer := pg_catalog.cardinality(p_event_ids);
+    v_stored    uuid[];
+    v_differing uuid[];
+    v_versions  integer[];
+BEGIN
+    SELECT pg_catalog.array_agg(u.event_id ORDER BY u.ord),
+           pg_catalog.array_agg(u.event_id ORDER BY u.ord) FILTER (
+               WHERE e.stream_id <> p_stream_id
+                  OR e.type <> u.type
+                  OR e.schema_version <> u.schema_version
+                  OR e.data::text <> u.data
+                  OR e.metadata::text <> u.metadata
+                  OR e.recorded_at <> u.recorded_at),
+           pg_catalog.array_agg(e.stream_version ORDER BY u.ord),
+           pg_catalog.min(e.position),
+           pg_catalog.max(e.position)
+      INTO v_stored, v_differing, v_versions, first_position, last_position
+      FROM unnest(p_event_ids, p_types, p_schema_versions, p_data, p_metadata, p_recorded_at)
+               WITH ORDINALITY AS u(event_id, type, schema_version, data, metadata,
+                                    recorded_at, ord)
+      JOIN public.events e ON e.event_id = u.event_id;
+
+    IF pg_catalog.cardinality(v_stored) IS DISTINCT FROM n THEN
+        RAISE EXCEPTION 'event ids already used: %', v_stored
+            USING ERRCODE = 'LC002',
+                  DETAIL = pg_catalog.json_build_object(
+                      'event_ids', v_stored,
+                      'reason', 'batch partly overlaps stored events')::text;
+    END IF;
+    IF v_differing IS NOT NULL THEN
+        RAISE EXCEPTION 'event ids already used with other content: %', v_differing
+            USING ERRCODE = 'LC002',
+                  DETAIL = pg_catalog.json_build_object(
+                      'event_ids', v_differing,
+                      'reason', 'stored with different content or in another stream')::text;
+    END IF;
+    FOR i IN 2..n LOOP
+        IF v_versions[i] <> v_versions[i - 1] + 1 THEN
+            RAISE EXCEPTION 'event ids already used in another order: %', v_stored
+                USING ERRCODE = 'LC002',
+                      DETAIL = pg_catalog.json_build_object(
+                          'event_ids', v_stored,
+                          'reason', 'stored in a different order')::text;
+        END IF;
+    END LOOP;
+    stream_version_after := v_versions[n];
+END
+$fn$;
+
+REVOKE ALL ON FUNCTION public.events_already_stored(text, uuid[], text[], integer[], text[],
+                                                    text[], timestamptz[]) FROM PUBLIC;
+
+-- Append a batch to one stream: the only way events get written.
 CREATE FUNCTION public.append_events(
     p_stream_id text,
     p_expected_version integer,
@@ -141,16 +217,14 @@ SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 AS $fn$
 DECLARE
-    n           integer := pg_catalog.cardinality(p_event_ids);
-    v_taken     boolean;
-    v_actual    integer;
-    v_head      bigint;
-    v_prev      text;
-    v_prevs     text[];
-    v_hashes    text[];
-    v_stored    uuid[];
-    v_differing uuid[];
-    v_versions  integer[];
+    n            integer := pg_catalog.cardinality(p_event_ids);
+    v_taken      boolean;
+    v_actual     integer;
+    v_head       bigint;
+    v_prev       text;
+    v_prevs      text[];
+    v_hashes     text[];
+    v_constraint text;
 BEGIN
     IF n = 0
        OR pg_catalog.cardinality(p_types) <> n
@@ -178,9 +252,12 @@ BEGIN
     -- follower reading position > n never skips an event that commits later below n.
     PERFORM pg_catalog.pg_advisory_xact_lock(1818846821, 1);
 
-    -- Everything the checks need, in one statement: is any id taken, the stream's version, and
-    -- the head of the chain (absent for an empty log). Each is an index probe.
-    SELECT EXISTS (SELECT FROM public.events e WHERE e.event_id = ANY (p_event_ids)),
+    -- The stream's version and the chain's head, each an index probe, and for a single event
+    -- whether its id is taken. For a batch that last probe costs an index descent per event,
+    -- which the insert repeats anyway, so it is deferred (see below).
+    SELECT CASE WHEN n = 1
+                THEN EXISTS (SELECT FROM public.events e WHERE e.event_id = ANY (p_event_ids))
+                ELSE false END,
            COALESCE((SELECT pg_catalog.max(e.stream_version)
                        FROM public.events e
                       WHERE e.stream_id = p_stream_id), 0),
@@ -194,51 +271,16 @@ BEGIN
                           LIMIT 1) AS h ON true;
 
     -- Idempotency comes before the version check: a retry after a lost acknowledgement
-    -- arrives with the expected version it had then, which is stale now. The full comparison
-    -- runs only when some id is already taken.
+    -- arrives with the expected version it had then, which is stale now.
+    IF n > 1 AND v_actual <> p_expected_version THEN
+        v_taken := EXISTS (SELECT FROM public.events e WHERE e.event_id = ANY (p_event_ids));
+    END IF;
     IF v_taken THEN
-        SELECT pg_catalog.array_agg(u.event_id ORDER BY u.ord),
-               pg_catalog.array_agg(u.event_id ORDER BY u.ord) FILTER (
-                   WHERE e.stream_id <> p_stream_id
-                      OR e.type <> u.type
-                      OR e.schema_version <> u.schema_version
-                      OR e.data::text <> u.data
-                      OR e.metadata::text <> u.metadata
-                      OR e.recorded_at <> u.recorded_at),
-               pg_catalog.array_agg(e.stream_version ORDER BY u.ord),
-               pg_catalog.min(e.position),
-               pg_catalog.max(e.position)
-          INTO v_stored, v_differing, v_versions, first_position, last_position
-          FROM unnest(p_event_ids, p_types, p_schema_versions, p_data, p_metadata,
-                      p_recorded_at)
-                   WITH ORDINALITY AS u(event_id, type, schema_version, data, metadata,
-                                        recorded_at, ord)
-          JOIN public.events e ON e.event_id = u.event_id;
-
-        IF pg_catalog.cardinality(v_stored) < n THEN
-            RAISE EXCEPTION 'event ids already used: %', v_stored
-                USING ERRCODE = 'LC002',
-                      DETAIL = pg_catalog.json_build_object(
-                          'event_ids', v_stored,
-                          'reason', 'batch partly overlaps stored events')::text;
-        END IF;
-        IF v_differing IS NOT NULL THEN
-            RAISE EXCEPTION 'event ids already used with other content: %', v_differing
-                USING ERRCODE = 'LC002',
-                      DETAIL = pg_catalog.json_build_object(
-                          'event_ids', v_differing,
-                          'reason', 'stored with different content or in another stream')::text;
-        END IF;
-        FOR i IN 2..n LOOP
-            IF v_versions[i] <> v_versions[i - 1] + 1 THEN
-                RAISE EXCEPTION 'event ids already used in another order: %', v_stored
-                    USING ERRCODE = 'LC002',
-                          DETAIL = pg_catalog.json_build_object(
-                              'event_ids', v_stored,
-                              'reason', 'stored in a different order')::text;
-            END IF;
-        END LOOP;
-        stream_version_after := v_versions[n];
+        SELECT r.first_position, r.last_position, r.stream_version_after
+          INTO first_position, last_position, stream_version_after
+          FROM public.events_already_stored(p_stream_id, p_event_ids, p_types,
+                                            p_schema_versions, p_data, p_metadata,
+                                            p_recorded_at) AS r;
         already_stored := true;
         RETURN;
     END IF;
@@ -278,15 +320,31 @@ BEGIN
             v_hashes[i] := v_prev;
         END LOOP;
 
-        INSERT INTO public.events (position, stream_id, stream_version, event_id, type,
-                                   schema_version, data, metadata, recorded_at, prev_hash, hash)
-        SELECT v_head + u.ord, p_stream_id, p_expected_version + u.ord::integer, u.event_id,
-               u.type, u.schema_version, u.data::json, u.metadata::json, u.recorded_at,
-               u.prev_hash, u.hash
-          FROM unnest(p_event_ids, p_types, p_schema_versions, p_data, p_metadata,
-                      p_recorded_at, v_prevs, v_hashes)
-                   WITH ORDINALITY AS u(event_id, type, schema_version, data, metadata,
-                                        recorded_at, prev_hash, hash, ord);
+        BEGIN
+            INSERT INTO public.events (position, stream_id, stream_version, event_id, type,
+                                       schema_version, data, metadata, recorded_at, prev_hash,
+                                       hash)
+            SELECT v_head + u.ord, p_stream_id, p_expected_version + u.ord::integer,
+                   u.event_id, u.type, u.schema_version, u.data::json, u.metadata::json,
+                   u.recorded_at, u.prev_hash, u.hash
+              FROM unnest(p_event_ids, p_types, p_schema_versions, p_data, p_metadata,
+                          p_recorded_at, v_prevs, v_hashes)
+                       WITH ORDINALITY AS u(event_id, type, schema_version, data, metadata,
+                                            recorded_at, prev_hash, hash, ord);
+        EXCEPTION WHEN unique_violation THEN
+            -- The deferred idempotency check: nothing of the batch stayed written.
+            GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+            IF v_constraint IS DISTINCT FROM 'events_event_id_key' THEN
+                RAISE;
+            END IF;
+            SELECT r.first_position, r.last_position, r.stream_version_after
+              INTO first_position, last_position, stream_version_after
+              FROM public.events_already_stored(p_stream_id, p_event_ids, p_types,
+                                                p_schema_versions, p_data, p_metadata,
+                                                p_recorded_at) AS r;
+            already_stored := true;
+            RETURN;
+        END;
     END IF;
 
     first_position := v_head + 1;

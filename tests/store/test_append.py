@@ -137,6 +137,22 @@ async def test_replay_after_lost_ack_returns_original_result(event_store: EventS
     assert tail.first_position == tail.last_position == 4
 
 
+async def test_replayed_batch_is_recognised_even_at_the_current_version(
+    event_store: EventStore,
+) -> None:
+    """A batch whose ids are caught by the unique index (not the version check) is a replay."""
+    batch = new_events(3)
+    original = await event_store.append("p", 0, batch)
+    again = await event_store.append("p", 3, batch)
+    assert again.already_stored
+    assert (again.first_position, again.last_position, again.stream_version) == (1, 3, 3)
+    with pytest.raises(EventIdReused, match="different content"):
+        await event_store.append("p", 3, [*batch[:2], batch[2].model_copy(update={"type": "X"})])
+    with pytest.raises(EventIdReused, match="partly"):
+        await event_store.append("p", 3, [new_event(9), batch[0]])
+    assert original.last_position == (await event_store.head())[0] == 3
+
+
 async def test_same_id_with_different_content_is_refused(event_store: EventStore) -> None:
     event = new_event(1)
     await event_store.append("p", 0, [event])
