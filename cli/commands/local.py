@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cli.session import (
     EXIT_REFUSED,
@@ -109,11 +110,10 @@ def playbook_check(ctx: typer.Context, path: Path, output: OutputOption = None) 
     except PlaybookInvalid as error:
         if as_json:
             print_json(_invalid_body(error))
-            Console(stderr=True).print(
-                f"[red]playbook {error.source} is invalid: {len(error.problems)} problem(s)[/red]"
-            )
+            problems = f"playbook {error.source} is invalid: {len(error.problems)} problem(s)"
+            Console(stderr=True).print(Text(problems, style="red"), soft_wrap=True)
         else:
-            Console(stderr=True).print(f"[red]{error}[/red]", highlight=False)
+            Console(stderr=True).print(Text(str(error), style="red"), soft_wrap=True)
         raise typer.Exit(code=EXIT_REFUSED) from None
     if as_json:
         print_json(
