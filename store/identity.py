@@ -186,6 +186,16 @@ def _check_subject(subject: str) -> str:
     return _check_text("subject", subject, _MAX_SUBJECT)
 
 
+def _could_exist(subject: str) -> bool:
+    """Whether ``subject`` could name a user at all. Lookups answer "no such user" for one
+    that could not, instead of sending Postgres text it refuses (NUL, lone surrogates)."""
+    try:
+        _check_subject(subject)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_roles(roles: Sequence[str]) -> list[str]:
     if isinstance(roles, str):  # a str is a Sequence[str]; "admin" would become a, d, m, i, n
         raise ValueError(f"roles must be a list of role names, not the string {_shown(roles)}")
@@ -262,7 +272,6 @@ _LIST_TOKENS = f"SELECT {_TOKEN_COLUMNS} FROM public.api_tokens ORDER BY created
 _LIST_TOKENS_OF = f"""
 SELECT {_TOKEN_COLUMNS} FROM public.api_tokens WHERE subject = $1 ORDER BY created_at, token_id
 """
-_USER_EXISTS = "SELECT EXISTS (SELECT FROM public.users WHERE subject = $1)"
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -302,19 +311,26 @@ class IdentityStore:
 
     async def set_roles(self, subject: str, roles: Sequence[str]) -> User:
         """Replace every role the user holds (an empty list leaves them none)."""
-        row = await self._pool.fetchrow(_SET_ROLES, subject, _check_roles(roles))
+        valid_roles = _check_roles(roles)
+        row = None
+        if _could_exist(subject):
+            row = await self._pool.fetchrow(_SET_ROLES, subject, valid_roles)
         if row is None:
             raise UserNotFound(subject)
         return _user(row)
 
     async def set_disabled(self, subject: str, disabled: bool) -> User:
         """Disable (or enable again) a user; their tokens stop (or resume) working at once."""
-        row = await self._pool.fetchrow(_SET_DISABLED, subject, disabled)
+        row = None
+        if _could_exist(subject):
+            row = await self._pool.fetchrow(_SET_DISABLED, subject, disabled)
         if row is None:
             raise UserNotFound(subject)
         return _user(row)
 
     async def get_user(self, subject: str) -> User | None:
+        if not _could_exist(subject):
+            return None
         row = await self._pool.fetchrow(_GET_USER, subject)
         return None if row is None else _user(row)
 
@@ -331,6 +347,7 @@ class IdentityStore:
 
         Every token expires: a forgotten token on a laptop should stop working by itself.
         """
+        _check_subject(subject)
         _check_text("token label", label, _MAX_LABEL)
         _check_aware("expires_at", expires_at)
         _check_aware("now", now)
@@ -395,16 +412,14 @@ class IdentityStore:
     async def list_tokens(self, subject: str | None = None) -> list[TokenInfo]:
         """Tokens (never their secrets), oldest first; of one user when ``subject`` is given.
 
-        An unknown ``subject`` raises ``UserNotFound`` rather than answering "no tokens", so a
-        typo in an admin command is not mistaken for a clean account.
+        A subject with no user simply has no tokens (use ``get_user`` to tell the two apart).
         """
         if subject is None:
             rows = await self._pool.fetch(_LIST_TOKENS)
-            return [_token_info(row) for row in rows]
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(_LIST_TOKENS_OF, subject)
-            if not rows and not await conn.fetchval(_USER_EXISTS, subject):
-                raise UserNotFound(subject)
+        elif _could_exist(subject):
+            rows = await self._pool.fetch(_LIST_TOKENS_OF, subject)
+        else:
+            rows = []
         return [_token_info(row) for row in rows]
 
 

@@ -458,6 +458,30 @@ async def test_a_user_without_tokens_has_an_empty_list(identity: IdentityStore) 
     assert await identity.list_tokens("ada") == []
 
 
-async def test_listing_tokens_of_an_unknown_user_is_refused(identity: IdentityStore) -> None:
+@pytest.mark.parametrize("subject", ["nobody", "nul\x00byte", "lone \udaea surrogate", ""])
+async def test_a_subject_without_a_user_has_no_tokens(
+    identity: IdentityStore, subject: str
+) -> None:
+    await _ada(identity)
+    await _token(identity)
+
+    assert await identity.list_tokens(subject) == []
+
+
+@pytest.mark.parametrize("subject", ["nul\x00byte", "lone \udaea surrogate", "", "x" * 129])
+async def test_a_subject_no_user_could_have_is_simply_not_found(
+    identity: IdentityStore, subject: str
+) -> None:
+    assert await identity.get_user(subject) is None
     with pytest.raises(UserNotFound):
-        await identity.list_tokens("nobody")
+        await identity.set_roles(subject, ["auditor"])
+    with pytest.raises(UserNotFound):
+        await identity.set_disabled(subject, True)
+
+
+@pytest.mark.parametrize("subject", ["nul\x00byte", "lone \udaea surrogate", ""])
+async def test_a_token_for_a_subject_out_of_shape_is_refused_by_name(
+    identity: IdentityStore, subject: str
+) -> None:
+    with pytest.raises(ValueError, match="subject"):
+        await _token(identity, subject)
