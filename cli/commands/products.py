@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from cli import render
 from cli.client import segment
@@ -106,7 +107,15 @@ def product_list(
             "offset": offset,
         }
         body = s.client.get("/products", params)
-        s.emit(body, lambda c: render.product_list(c, body.get("products", [])))
+        found = body.get("products", [])
+
+        def show(console: Console) -> None:
+            render.product_list(console, found)
+            if len(found) == limit:
+                more = f"more may follow: lifecycle product list --offset {offset + limit} ..."
+                console.print(render.text(more, "dim"))
+
+        s.emit(body, show)
 
 
 @product_app.command("show")
@@ -326,7 +335,7 @@ def audit_log(
         else:
             body = s.client.get(path, {"after": after, "limit": limit})
 
-        def show(console: Any) -> None:
+        def show(console: Console) -> None:
             render.trail(console, product_id, body.get("events", []))
             if body.get("next_after") is not None:
                 console.print(

@@ -120,6 +120,7 @@ async def test_list_filters_the_portfolio_in_text_and_json(
     as_json = (await owner("-o", "json", "product", "list", "--owner", "pm-ada")).ok().json()
     killed = (await owner("product", "list", "--status", "killed")).ok()
     killed_json = (await owner("-o", "json", "product", "list", "--status", "killed")).ok()
+    first_page = (await owner("product", "list", "--limit", "1")).ok().stdout
 
     atlas = row_of(listed.stdout, product_id)
     assert atlas.split()[:5] == [product_id, "Atlas", "Search", "discovery", "active"]
@@ -131,6 +132,8 @@ async def test_list_filters_the_portfolio_in_text_and_json(
     assert {p["owner_name"] for p in as_json["products"]} == {"Ada Lovelace"}
     assert killed.stdout.strip() == "no products match"
     assert killed_json.json() == {"products": []}
+    assert "1 product(s)" in first_page
+    assert "more may follow: lifecycle product list --offset 1" in first_page
 
 
 async def test_list_refuses_an_unknown_stage_before_asking_the_api(live_api: LiveApi) -> None:
