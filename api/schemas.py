@@ -1,17 +1,19 @@
 """Request and response bodies. Inputs are bounded and refuse unknown fields."""
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.approvals import PendingSignOff
 from domain.commands import GateOutcome, Verdict
 from domain.gate_evaluation import GateEvaluation
-from domain.identity import Key, ProductId, RoleName, Subject
+from domain.identity import DisplayName, Key, ProductId, RoleName, Subject
 from domain.stages import Stage
 from domain.state import GateReview, MetricReading, StageVisit
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=2000)]
 RequiredText = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -19,6 +21,16 @@ RequiredText = Annotated[str, Field(min_length=1, max_length=2000)]
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: object) -> object:
+        """NUL and unpaired surrogates cannot be stored or encoded; refuse them at the door."""
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str) and _UNSTORABLE.search(text):
+                raise ValueError("text must not contain NUL or unpaired surrogate characters")
+        return value
 
 
 class RegisterProductRequest(_Input):
@@ -141,7 +153,7 @@ class Approvals(BaseModel):
 
 class UserIn(_Input):
     subject: Subject
-    display_name: ShortText
+    display_name: DisplayName
     roles: list[RoleName] = Field(default_factory=list, max_length=32)
 
 

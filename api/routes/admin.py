@@ -1,5 +1,7 @@
 """People, roles and API tokens. Admins manage them; everyone may ask who they are."""
 
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -14,6 +16,16 @@ from store.identity import TokenInfo, TokenNotFound, User, UserExists, UserNotFo
 router = APIRouter(tags=["identity"])
 SubjectPath = Annotated[str, Path(min_length=1, max_length=128)]
 TokenIdPath = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@contextlib.contextmanager
+def _identity_input() -> Iterator[None]:
+    """The identity store refuses bad names and roles with ValueError; that is the client's
+    input, so it answers 422 rather than failing the request."""
+    try:
+        yield
+    except ValueError as error:
+        raise ApiRefusal(422, "request.invalid", str(error)) from None
 
 
 def _user(user: User) -> UserOut:
@@ -49,7 +61,8 @@ async def list_users(caller: Caller, services: Services) -> list[UserOut]:
 async def add_user(body: UserIn, caller: Caller, services: Services) -> UserOut:
     require_role(caller, ADMIN_ROLE)
     try:
-        user = await services.identity.add_user(body.subject, body.display_name, body.roles)
+        with _identity_input():
+            user = await services.identity.add_user(body.subject, body.display_name, body.roles)
     except UserExists:
         raise ApiRefusal(409, "user.exists", f"user '{body.subject}' already exists") from None
     return _user(user)
@@ -61,13 +74,15 @@ async def change_user(
 ) -> UserOut:
     require_role(caller, ADMIN_ROLE)
     try:
-        if body.roles is not None:
-            await services.identity.set_roles(subject, body.roles)
-        if body.disabled is not None:
-            await services.identity.set_disabled(subject, body.disabled)
+        with _identity_input():
+            if body.roles is not None:
+                await services.identity.set_roles(subject, body.roles)
+            if body.disabled is not None:
+                await services.identity.set_disabled(subject, body.disabled)
     except UserNotFound:
         raise ApiRefusal(404, "user.not_found", f"no user '{subject}'") from None
-    user = await services.identity.get_user(subject)
+    with _identity_input():
+        user = await services.identity.get_user(subject)
     if user is None:
         raise ApiRefusal(404, "user.not_found", f"no user '{subject}'")
     return _user(user)
@@ -81,16 +96,15 @@ async def create_token(body: TokenIn, caller: Caller, services: Services) -> Tok
         require_role(caller, ADMIN_ROLE)
     now = services.clock()
     try:
-        issued = await services.identity.create_token(
-            body.subject,
-            label=body.label,
-            expires_at=now + timedelta(days=body.expires_in_days),
-            now=now,
-        )
+        with _identity_input():
+            issued = await services.identity.create_token(
+                body.subject,
+                label=body.label,
+                expires_at=now + timedelta(days=body.expires_in_days),
+                now=now,
+            )
     except UserNotFound:
         raise ApiRefusal(404, "user.not_found", f"no user '{body.subject}'") from None
-    except ValueError as error:
-        raise ApiRefusal(422, "token.invalid", str(error)) from None
     return TokenIssued.model_validate(issued.model_dump())
 
 
@@ -102,7 +116,9 @@ async def list_tokens(
 ) -> list[TokenOut]:
     if subject != caller.subject:
         require_role(caller, ADMIN_ROLE)
-    return [_token(t) for t in await services.identity.list_tokens(subject)]
+    with _identity_input():
+        tokens = await services.identity.list_tokens(subject)
+    return [_token(t) for t in tokens]
 
 
 @router.post("/tokens/{token_id}/revoke", responses=REFUSALS)

@@ -306,3 +306,36 @@ async def test_an_unknown_route_answers_in_the_error_model(api: ApiHarness) -> N
     response = await api.http.get("/nowhere")
 
     refusal(response, 404, "route.not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/users", {"subject": "eve", "display_name": "\U00088f88 private"}),
+        ("POST", "/users", {"subject": "e\u0000ve", "display_name": "Eve"}),
+        ("POST", "/tokens", {"subject": "4\u00ddF.\u0000\u001c"}),
+        ("GET", "/tokens?subject=%09tab", None),
+    ],
+)
+async def test_names_the_identity_store_cannot_hold_are_refused_as_invalid(
+    api: ApiHarness, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    admin = await api.person("boss", ["admin"])
+
+    response = await api.http.request(method, path, json=body, headers=admin)
+
+    refusal(response, 422, "request.invalid")
+
+
+async def test_unpaired_surrogates_in_text_are_refused(
+    api: ApiHarness, people: People, product_id: str
+) -> None:
+    owner = await registered(api, people, product_id)
+
+    response = await api.http.post(
+        f"/products/{product_id}/evidence",
+        content=b'{"requirement": "roadmap", "title": "bad \\udaea text"}',
+        headers={**owner, "Content-Type": "application/json"},
+    )
+
+    refusal(response, 422, "request.invalid")
