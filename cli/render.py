@@ -57,8 +57,8 @@ def person(ref: object) -> str:
     return f"{name} ({subject})" if name and subject and name != subject else name or subject
 
 
-def _table(title: str | None = None, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+def _table(*columns: str) -> Table:
+    table = Table(title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in columns:
         table.add_column(column)
     return table
@@ -159,7 +159,7 @@ def gate_table(gate: Body) -> Table:
         text(f"Gate {gate.get('gate')} → {gate.get('leads_to')}: ", "bold"),
         text(gate.get("title"), "bold"),
     )
-    table = _table(None, "", "kind", "criterion", "reason")
+    table = _table("", "kind", "criterion", "reason")
     table.title = title
     for criterion in criteria:
         table.add_row(
@@ -178,7 +178,7 @@ def review_table(review: Body) -> Table:
         f"Review round {review.get('round')}, requested by {person(review.get('requested_by'))}"
         f" on {when(review.get('requested_at'))}"
     )
-    table = _table(None, "", "signer", "role", "verdict", "reason", "signed at")
+    table = _table("", "signer", "role", "verdict", "reason", "signed at")
     table.title = text(title, "bold")
     sign_offs = review.get("sign_offs") or []
     for record in sign_offs:
@@ -199,7 +199,7 @@ def review_table(review: Body) -> Table:
 
 
 def metrics_table(readings: Iterable[Body]) -> Table:
-    table = _table(None, "metric", "value", "source", "observed", "recorded by")
+    table = _table("metric", "value", "source", "observed", "recorded by")
     table.title = text("Metrics (latest reading)", "bold")
     for reading in readings:
         unit = reading.get("unit") or ""
@@ -217,9 +217,7 @@ def product_list(console: Console, products: Sequence[Body]) -> None:
     if not products:
         console.print("no products match")
         return
-    table = _table(
-        None, "product", "name", "stage", "status", "owner", "playbook", "since", "review"
-    )
+    table = _table("product", "name", "stage", "status", "owner", "playbook", "since", "review")
     for p in products:
         table.add_row(
             text(p.get("product_id"), "bold"),
@@ -283,7 +281,7 @@ def trail(console: Console, product_id: str, events: Sequence[Body]) -> None:
     if not events:
         console.print(f"no events for {product_id} in this range")
         return
-    table = _table(None, "#", "time", "actor", "role", "event", "details")
+    table = _table("#", "time", "actor", "role", "event", "details")
     table.title = text(f"Decision trail of {product_id}", "bold")
     for event in events:
         data = event.get("data") or {}
@@ -308,7 +306,7 @@ def approvals(console: Console, pending: Sequence[Body]) -> None:
         console.print("nothing waits for your sign-off")
         return
     table = _table(
-        None, "product", "name", "gate", "role", "approvals", "round", "requested by", "requested"
+        "product", "name", "gate", "role", "approvals", "round", "requested by", "requested"
     )
     table.title = text(f"{len(pending)} sign-off(s) wait for you", "bold")
     for item in pending:
@@ -340,7 +338,7 @@ def user_line(user: Body) -> Text:
 
 
 def users(console: Console, people: Sequence[Body]) -> None:
-    table = _table(None, "subject", "name", "roles", "status")
+    table = _table("subject", "name", "roles", "status")
     for user in people:
         table.add_row(
             text(user.get("subject"), "bold"),
@@ -368,7 +366,7 @@ def tokens(console: Console, items: Sequence[Body]) -> None:
     if not items:
         console.print("no tokens")
         return
-    table = _table(None, "token id", "subject", "label", "created", "expires", "state")
+    table = _table("token id", "subject", "label", "created", "expires", "state")
     for token in items:
         table.add_row(
             text(token.get("token_id"), "bold"),

@@ -262,15 +262,9 @@ def gate_signoff(
     output: OutputOption = None,
 ) -> None:
     """Approve or reject the open review."""
-    chosen = {
-        v
-        for v, given in (
-            (VerdictChoice.APPROVE, approve),
-            (VerdictChoice.REJECT, reject),
-            (verdict, verdict is not None),
-        )
-        if given and v is not None
-    }
+    chosen = {verdict} if verdict is not None else set()
+    chosen |= {VerdictChoice.APPROVE} if approve else set()
+    chosen |= {VerdictChoice.REJECT} if reject else set()
     if len(chosen) != 1:
         raise usage_error(
             "give exactly one verdict: --approve, --reject or --verdict approve|reject",
