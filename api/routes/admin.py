@@ -11,7 +11,14 @@ from api.auth import ADMIN_ROLE, Caller, Services, require_role
 from api.errors import ApiRefusal
 from api.routes.products import REFUSALS
 from api.schemas import TokenIn, TokenIssued, TokenOut, UserIn, UserOut, UserPatch
-from store.identity import TokenInfo, TokenNotFound, User, UserExists, UserNotFound
+from store.identity import (
+    TokenInfo,
+    TokenNotFound,
+    User,
+    UserDisabled,
+    UserExists,
+    UserNotFound,
+)
 
 router = APIRouter(tags=["identity"])
 SubjectPath = Annotated[str, Path(min_length=1, max_length=128)]
@@ -105,6 +112,10 @@ async def create_token(body: TokenIn, caller: Caller, services: Services) -> Tok
             )
     except UserNotFound:
         raise ApiRefusal(404, "user.not_found", f"no user '{body.subject}'") from None
+    except UserDisabled:
+        raise ApiRefusal(
+            409, "user.disabled", f"user '{body.subject}' is disabled; enable them first"
+        ) from None
     return TokenIssued.model_validate(issued.model_dump())
 
 

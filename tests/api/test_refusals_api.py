@@ -314,7 +314,6 @@ async def test_an_unknown_route_answers_in_the_error_model(api: ApiHarness) -> N
         ("POST", "/users", {"subject": "eve", "display_name": "\U00088f88 private"}),
         ("POST", "/users", {"subject": "e\u0000ve", "display_name": "Eve"}),
         ("POST", "/tokens", {"subject": "4\u00ddF.\u0000\u001c"}),
-        ("GET", "/tokens?subject=%09tab", None),
     ],
 )
 async def test_names_the_identity_store_cannot_hold_are_refused_as_invalid(
@@ -339,3 +338,13 @@ async def test_unpaired_surrogates_in_text_are_refused(
     )
 
     refusal(response, 422, "request.invalid")
+
+
+async def test_a_token_for_a_disabled_user_is_refused_as_a_conflict(api: ApiHarness) -> None:
+    admin = await api.person("boss", ["admin"])
+    await api.identity.add_user("away", "Away Alice", ["finance"])
+    await api.identity.set_disabled("away", True)
+
+    response = await api.http.post("/tokens", json={"subject": "away"}, headers=admin)
+
+    assert "away" in refusal(response, 409, "user.disabled")["message"]
