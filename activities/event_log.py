@@ -6,6 +6,7 @@ after a lost acknowledgement finds its events already stored and appends nothing
 
 import uuid
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -14,6 +15,8 @@ from store.errors import EventIdReused, StreamVersionConflict
 from store.event_store import EventStore
 from store.events import NewEvent
 from workflows.contracts import APPEND_PRODUCT_EVENTS, AppendEventsRequest, AppendEventsResult
+
+log = structlog.get_logger("lifecycle.activities")
 
 
 def to_new_event(event: Event, correlation: dict[str, str]) -> NewEvent:
@@ -44,14 +47,14 @@ class EventLogActivities:
             ) from error
         except EventIdReused as error:
             raise ApplicationError(str(error), type="EventIdReused", non_retryable=True) from error
-        activity.logger.info(
-            "events appended",
-            extra={
-                "stream_id": request.stream_id,
-                "count": len(events),
-                "last_position": result.last_position,
-                "already_stored": result.already_stored,
-            },
+        log.info(
+            "events.appended",
+            stream_id=request.stream_id,
+            count=len(events),
+            last_position=result.last_position,
+            already_stored=result.already_stored,
+            workflow_id=activity.info().workflow_id,
+            attempt=activity.info().attempt,
         )
         return AppendEventsResult(
             first_position=result.first_position,

@@ -6,14 +6,14 @@ under the data directory, so stopping and starting again resumes the same produc
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from api.server import build_api, serve
-from api.services import ApiServices
 from runtime.bootstrap import admin_token
+from runtime.demo import DemoPerson, DemoPortfolio
 from runtime.embedded_postgres import EmbeddedPostgres, start_embedded_postgres
 from runtime.embedded_temporal import EmbeddedTemporal, port_is_open, start_embedded_temporal
 from runtime.settings import Settings
@@ -34,6 +34,7 @@ class DevStackInfo:
     task_queue: str
     api_url: str
     admin_token: str
+    demo_people: tuple[DemoPerson, ...] = ()
 
 
 async def run_dev_stack(
@@ -42,7 +43,7 @@ async def run_dev_stack(
     temporal_port: int,
     ui_port: int,
     announce: Callable[[DevStackInfo], None],
-    seed: Callable[[ApiServices], Awaitable[None]] | None = None,
+    demo: bool = False,
 ) -> None:
     """Runs until SIGINT or SIGTERM, then stops the API, the worker, Temporal and Postgres."""
     data_dir = settings.data_dir.expanduser().resolve()
@@ -77,9 +78,12 @@ async def run_dev_stack(
                 serving = asyncio.create_task(
                     serve(api.app, settings.api_host, settings.api_port, stop)
                 )
-                token = await admin_token(api.services.identity, datetime.now(UTC))
-                if seed is not None:
-                    await seed(api.services)
+                now = datetime.now(UTC)
+                token = await admin_token(api.services.identity, now)
+                people: list[DemoPerson] = []
+                if demo:
+                    portfolio = DemoPortfolio(api.services.identity, api.services.products)
+                    people = await portfolio.seed(api.services.playbooks["default"], now)
                 announce(
                     DevStackInfo(
                         data_dir=data_dir,
@@ -89,6 +93,7 @@ async def run_dev_stack(
                         task_queue=settings.temporal_task_queue,
                         api_url=f"http://{settings.api_host}:{settings.api_port}",
                         admin_token=token.token,
+                        demo_people=tuple(people),
                     )
                 )
                 stopping = asyncio.create_task(stop.wait())

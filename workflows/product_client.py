@@ -62,6 +62,8 @@ class ProductLifecycleClient:
 
         A product id is never reused: a retired or killed product keeps its id and its trail.
         """
+        if await self._has_ended(command.product_id):
+            raise _ended_before(command.product_id)
         start = WithStartWorkflowOperation(
             ProductLifecycleWorkflow.run,
             LifecycleStart(product_id=command.product_id),
@@ -120,6 +122,18 @@ class ProductLifecycleClient:
         )
         outcome: LifecycleOutcome = await handle.result()
         return outcome
+
+    async def _has_ended(self, product_id: str) -> bool:
+        """Checked first so the common refusal needs no failed start; the server still refuses
+        a reused id if a product ends between this check and the start."""
+        handle = self._client.get_workflow_handle(workflow_id_for(product_id))
+        try:
+            description = await handle.describe()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return description.status is not WorkflowExecutionStatus.RUNNING
 
     async def _why_not_found(self, product_id: str) -> CommandRefused:
         handle = self._client.get_workflow_handle(workflow_id_for(product_id))

@@ -43,13 +43,17 @@ def dev(
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
     api_port: Annotated[int | None, typer.Option(help="API port (default 8000).")] = None,
+    demo: Annotated[
+        bool, typer.Option(help="Seed a demo portfolio: people in every role, pending reviews.")
+    ] = False,
     output: OutputOption = None,
 ) -> None:
     """Start everything on this machine: Temporal dev server, embedded Postgres, worker, API.
 
     With --output json, prints one line of JSON (the addresses and the admin token) once ready.
     """
-    from runtime.dev_stack import run_dev_stack
+    from runtime.dev_stack import PortInUse, run_dev_stack
+    from runtime.embedded_temporal import TemporalNotStarted
     from runtime.log_setup import configure_logging
     from runtime.settings import Settings
 
@@ -77,15 +81,39 @@ def dev(
                 *("api_url", "admin_token", "data_dir", "temporal_address"),
                 *("temporal_ui_url", "database_url", "task_queue"),
             )
-            typer.echo(json.dumps({k: v for k, (_, v) in zip(keys, facts, strict=True)}))
+            announced: dict[str, Any] = {k: v for k, (_, v) in zip(keys, facts, strict=True)}
+            announced["demo_people"] = [
+                {"subject": p.actor.subject, "roles": list(p.actor.roles), "token": p.token}
+                for p in info.demo_people
+            ]
+            typer.echo(json.dumps(announced))
             return
         stdout.print("[bold green]lifecycle is running[/] (Ctrl-C stops everything)")
         for label, value in facts:
             stdout.print(f"  [bold]{label}:[/] {value}", soft_wrap=True, highlight=False)
+        if info.demo_people:
+            stdout.print("[bold]demo people[/] (export LIFECYCLE_TOKEN=<token> to act as one):")
+            for person in info.demo_people:
+                stdout.print(
+                    f"  {person.actor.display_name} ({', '.join(person.actor.roles)}): "
+                    f"{person.token}",
+                    soft_wrap=True,
+                    highlight=False,
+                )
 
-    asyncio.run(
-        run_dev_stack(settings, temporal_port=temporal_port, ui_port=ui_port, announce=announce)
-    )
+    try:
+        asyncio.run(
+            run_dev_stack(
+                settings,
+                temporal_port=temporal_port,
+                ui_port=ui_port,
+                announce=announce,
+                demo=demo,
+            )
+        )
+    except (PortInUse, TemporalNotStarted) as error:
+        stderr.print(Text(f"lifecycle dev cannot start: {error}", style="red"), soft_wrap=True)
+        raise typer.Exit(code=EXIT_REFUSED) from None
     stderr.print("lifecycle stopped")
 
 

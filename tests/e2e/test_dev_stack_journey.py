@@ -43,11 +43,12 @@ class DevStack:
         self.process: subprocess.Popen[str] | None = None
         self.printed: dict[str, str] = {}
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
         self.process = subprocess.Popen(
             [
                 str(LIFECYCLE),
                 "dev",
+                *extra,
                 "--data-dir",
                 str(self.data_dir),
                 "--temporal-port",
@@ -67,7 +68,9 @@ class DevStack:
             if ":" in line and line.startswith("  "):
                 label, _, value = line.strip().partition(": ")
                 self.printed[label] = value
-            if "task queue" in self.printed:
+            if "task queue" in self.printed and "--demo" not in extra:
+                return
+            if line.startswith("  Omar Haddad"):
                 return
         raise AssertionError(f"lifecycle dev exited early with {self.process.wait()}")
 
@@ -151,4 +154,29 @@ async def test_a_product_goes_from_registration_to_retired_on_the_dev_stack_and_
         await connection.close()
     assert sorted(positions) == list(range(1, len(rows) + 2))
     assert verification.ok, verification.problem
+    assert dev_stack.interrupt() == 0
+
+
+async def test_the_demo_portfolio_lets_a_gatekeeper_sign_a_waiting_review(
+    dev_stack: DevStack,
+) -> None:
+    dev_stack.start("--demo")
+    printed = dev_stack.printed
+    grace = {"Authorization": f"Bearer {printed['Grace Okafor (product-lead)']}"}
+    admin = {"Authorization": f"Bearer {printed['admin token']}"}
+
+    async with httpx.AsyncClient(base_url=printed["API"]) as http:
+        portfolio = (await http.get("/products", headers=admin)).json()["products"]
+        inbox = (await http.get("/approvals", headers=grace)).json()["pending"]
+        signed = await http.post(
+            f"/products/{inbox[0]['product_id']}/gate/signoffs",
+            json={"verdict": "approve", "reason": "strategy is sound"},
+            headers=grace,
+        )
+        after = (await http.get("/approvals", headers=grace)).json()["pending"]
+
+    assert {p["stage"] for p in portfolio} >= {"discovery", "planning", "launch", "killed"}
+    assert [(p["product_id"], p["role"]) for p in inbox] == [("beacon-insights", "product-lead")]
+    assert signed.status_code == 200, signed.text
+    assert after == []
     assert dev_stack.interrupt() == 0
