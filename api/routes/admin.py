@@ -75,7 +75,17 @@ async def add_user(body: UserIn, caller: Caller, services: Services) -> UserOut:
     return _user(user)
 
 
-@router.patch("/users/{subject}", responses=REFUSALS)
+@router.get("/users/{subject:path}", responses=REFUSALS)
+async def show_user(subject: SubjectPath, caller: Caller, services: Services) -> UserOut:
+    if subject != caller.subject:
+        require_role(caller, ADMIN_ROLE)
+    user = await services.identity.get_user(subject)
+    if user is None:
+        raise ApiRefusal(404, "user.not_found", f"no user '{subject}'")
+    return _user(user)
+
+
+@router.patch("/users/{subject:path}", responses=REFUSALS)
 async def change_user(
     subject: SubjectPath, body: UserPatch, caller: Caller, services: Services
 ) -> UserOut:
@@ -125,6 +135,9 @@ async def list_tokens(
     services: Services,
     subject: Annotated[str | None, Query(max_length=128)] = None,
 ) -> list[TokenOut]:
+    """Your own tokens; an admin may name anyone's subject, or leave it out to see all."""
+    if subject is None and not caller.holds(ADMIN_ROLE):
+        subject = caller.subject
     if subject != caller.subject:
         require_role(caller, ADMIN_ROLE)
     with _identity_input():

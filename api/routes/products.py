@@ -99,6 +99,15 @@ async def _owner(services: ApiServices, caller: Actor, subject: str | None) -> A
     return Actor(subject=user.subject, display_name=user.display_name, roles=user.roles)
 
 
+@router.get("/playbooks", responses=REFUSALS)
+async def installed_playbooks(caller: Caller, services: Services) -> list[PlaybookRef]:
+    """The playbooks products can register under (`playbook` in POST /products)."""
+    return [
+        PlaybookRef(name=p.name, version=p.version, fingerprint=p.fingerprint())
+        for p in sorted(services.playbooks.values(), key=lambda p: p.name)
+    ]
+
+
 @router.get("/products", responses=REFUSALS)
 async def list_products(
     caller: Caller,

@@ -153,3 +153,11 @@ async def test_an_expired_clock_makes_a_token_expire(api: ApiHarness, people: Pe
 
     assert response.status_code == 401
     assert response.json()["error"]["rule"] == "auth.token_expired"
+
+
+async def test_the_installed_playbooks_are_listed(api: ApiHarness, people: People) -> None:
+    response = await api.http.get("/playbooks", headers=await people.headers(OWNER))
+
+    [default] = response.json()
+    assert (default["name"], default["version"]) == ("default", 1)
+    assert default["fingerprint"] == api.services.playbooks["default"].fingerprint()

@@ -348,3 +348,16 @@ async def test_a_token_for_a_disabled_user_is_refused_as_a_conflict(api: ApiHarn
     response = await api.http.post("/tokens", json={"subject": "away"}, headers=admin)
 
     assert "away" in refusal(response, 409, "user.disabled")["message"]
+
+
+async def test_a_person_sees_their_own_tokens_and_user_but_not_others(api: ApiHarness) -> None:
+    mine = await api.person("team/alice", ["finance"])
+    await api.person("bob", ["finance"])
+
+    tokens = await api.http.get("/tokens", headers=mine)
+    me = await api.http.get("/users/team/alice", headers=mine)
+    other = await api.http.get("/users/bob", headers=mine)
+
+    assert [t["subject"] for t in tokens.json()] == ["team/alice"]
+    assert me.json()["subject"] == "team/alice"
+    refusal(other, 403, "auth.role_required")
