@@ -3,6 +3,7 @@
 Clients, the worker and the activities import these; none of them imports workflow internals.
 """
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -68,3 +69,39 @@ class CommandReceipt(_Frozen):
 class ProductView(_Frozen):
     state: ProductState
     gate: GateEvaluation | None
+
+
+NOTIFY_STAKEHOLDERS = "notify_stakeholders"
+
+NotificationKind = Literal[
+    "approval_requested",
+    "reminder",
+    "escalation",
+    "review_timed_out",
+    "review_voided",
+    "decision",
+    "stage_entered",
+]
+
+
+class Notification(_Frozen):
+    """One message to the people in some roles (and/or named people) about a product.
+
+    `notification_id` is derived from the event that caused it, so a retried delivery is
+    recognised and never sent twice."""
+
+    notification_id: str
+    kind: NotificationKind
+    product_id: str
+    product_name: str
+    gate: Stage | None = None
+    round: int | None = None
+    recipient_roles: list[str] = []
+    recipient_subjects: list[str] = []
+    headline: str
+    body: str = ""
+    occurred_at: datetime
+
+
+class NotifyRequest(_Frozen):
+    notifications: list[Notification]
