@@ -1,0 +1,1 @@
+"""The rules of each kind of command, called by `domain.decide`."""
