@@ -3,7 +3,8 @@
 from collections.abc import Callable
 from datetime import datetime
 
-from domain.gate_evaluation import GateEvaluation, evaluate_gate
+from domain.events import Event, GateReviewVoided
+from domain.gate_evaluation import GateEvaluation, evaluate_gate, gate_state_hash
 from domain.identity import Actor, attribution
 from domain.playbook import Gate, Playbook
 from domain.refusals import CommandRefused, RefusalKind
@@ -78,3 +79,26 @@ class CommandContext:
 
     def is_owner(self) -> bool:
         return self.actor.subject == self.state.owner
+
+    def require_active(self, doing: str) -> None:
+        """While a product is on hold only Resume and Kill are accepted."""
+        if self.state.on_hold:
+            raise CommandRefused(
+                "product.on_hold",
+                f"product '{self.product_id}' is on hold ({self.state.hold_reason}); "
+                f"resume it before {doing}",
+            )
+
+    def state_hash(self) -> str:
+        return gate_state_hash(self.evaluation(), self.progress)
+
+    def void_open_review(self, why: str) -> list[Event]:
+        """A review round is about the facts it was asked on; when they change, its sign-offs
+        no longer apply. The round closes (its sign-offs stay in the trail) and a new one must
+        be requested."""
+        review = self.progress.review
+        if review is None or review.rejection() is not None:
+            return []
+        return [
+            GateReviewVoided(**self.stamp(), gate=self.gate_name, round=review.round, reason=why)
+        ]

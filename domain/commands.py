@@ -5,8 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from domain.delegation import Delegation
 from domain.identity import Actor, Key, ProductId, Reason, RoleName, Subject, Title
 from domain.playbook import Playbook
+from domain.stages import Stage
 
 
 class _Command(BaseModel):
@@ -60,10 +62,12 @@ class RequestGateReview(_Command):
 
 
 class Verdict(StrEnum):
-    """The meaning of an electronic signature, recorded with it."""
+    """The meaning of an electronic signature, recorded with it. `review` says "I have read
+    it" without approving or rejecting: recorded, never counted."""
 
     APPROVE = "approve"
     REJECT = "reject"
+    REVIEW = "review"
 
 
 class GiveSignOff(_Command):
@@ -71,17 +75,53 @@ class GiveSignOff(_Command):
     role: RoleName
     verdict: Verdict
     reason: Reason = ""
+    delegation: Delegation | None = None  # set by the edge when signing for someone away
+
+
+class RevokeSignOff(_Command):
+    """Withdraw your own sign-off while the gate is undecided."""
+
+    type: Literal["RevokeSignOff"] = "RevokeSignOff"
+    reason: Reason
 
 
 class GateOutcome(StrEnum):
+    """The Stage-Gate vocabulary of decisions."""
+
     GO = "go"
+    CONDITIONAL_GO = "conditional_go"
     KILL = "kill"
+    HOLD = "hold"
+    RESUME = "resume"
+    RECYCLE = "recycle"
 
 
 class DecideGate(_Command):
     type: Literal["DecideGate"] = "DecideGate"
     outcome: GateOutcome
     reason: Reason
+    conditions: tuple[Title, ...] = Field(default=(), max_length=20)  # for conditional_go
+    recycle_to: Stage | None = None  # for recycle
+
+
+class MeetCondition(_Command):
+    """Record that a condition of a Conditional Go has been met."""
+
+    type: Literal["MeetCondition"] = "MeetCondition"
+    condition_id: Annotated[str, Field(min_length=1, max_length=64)]
+    note: Reason = ""
+
+
+class RemindApprovers(_Command):
+    """Sent by the workflow's reminder timer, as the engine itself."""
+
+    type: Literal["RemindApprovers"] = "RemindApprovers"
+
+
+class EnforceReviewDeadline(_Command):
+    """Sent by the workflow's deadline timer, as the engine itself."""
+
+    type: Literal["EnforceReviewDeadline"] = "EnforceReviewDeadline"
 
 
 Command = Annotated[
@@ -92,6 +132,10 @@ Command = Annotated[
     | RecordMetric
     | RequestGateReview
     | GiveSignOff
-    | DecideGate,
+    | RevokeSignOff
+    | DecideGate
+    | MeetCondition
+    | RemindApprovers
+    | EnforceReviewDeadline,
     Field(discriminator="type"),
 ]

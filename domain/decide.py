@@ -11,11 +11,16 @@ from domain.commands import (
     Command,
     CompleteChecklistItem,
     DecideGate,
+    EnforceReviewDeadline,
+    GateOutcome,
     GiveSignOff,
+    MeetCondition,
     RecordMetric,
     RegisterProduct,
+    RemindApprovers,
     ReopenChecklistItem,
     RequestGateReview,
+    RevokeSignOff,
     SubmitEvidence,
 )
 from domain.events import Event
@@ -25,23 +30,39 @@ from domain.state import ProductState
 
 
 def decide(state: ProductState, command: Command, now: datetime, new_id: NewId) -> list[Event]:
+    events = _decide_command(state, command, now, new_id)
+    # A person's Recycle is never overridden by an automatic pass of the same gate.
+    recycled = isinstance(command, DecideGate) and command.outcome is GateOutcome.RECYCLE
+    after = evolve_all(state, events)
+    return events + decisions.automatic_advances(after, now, new_id, after_manual=recycled)
+
+
+def _decide_command(
+    state: ProductState, command: Command, now: datetime, new_id: NewId
+) -> list[Event]:
     if isinstance(command, RegisterProduct):
-        events = registration.register(state, command, now, new_id)
-        return events + decisions.automatic_advances(evolve_all(state, events), now, new_id)
+        return registration.register(state, command, now, new_id)
     context = CommandContext.of(state, command.actor, now, new_id)
     match command:
         case SubmitEvidence():
-            events = gathering.submit_evidence(context, command)
+            return gathering.submit_evidence(context, command)
         case CompleteChecklistItem():
-            events = gathering.complete_checklist_item(context, command)
+            return gathering.complete_checklist_item(context, command)
         case ReopenChecklistItem():
-            events = gathering.reopen_checklist_item(context, command)
+            return gathering.reopen_checklist_item(context, command)
         case RecordMetric():
-            events = gathering.record_metric(context, command)
+            return gathering.record_metric(context, command)
         case RequestGateReview():
-            events = reviews.request_review(context, command)
+            return reviews.request_review(context, command)
         case GiveSignOff():
-            events = reviews.give_sign_off(context, command)
+            return reviews.give_sign_off(context, command)
+        case RevokeSignOff():
+            return reviews.revoke_sign_off(context, command)
+        case RemindApprovers():
+            return reviews.remind_approvers(context, command)
+        case EnforceReviewDeadline():
+            return reviews.enforce_deadline(context, command)
         case DecideGate():
-            events = decisions.decide_gate(context, command)
-    return events + decisions.automatic_advances(evolve_all(state, events), now, new_id)
+            return decisions.decide_gate(context, command)
+        case MeetCondition():
+            return decisions.meet_condition(context, command)

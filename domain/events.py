@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.commands import GateOutcome, Verdict
 from domain.identity import ActorRef, Key, ProductId, Reason, Subject, Title
-from domain.playbook import Playbook
+from domain.playbook import Playbook, TimeoutOutcome
 from domain.stages import Stage
 
 
@@ -71,15 +71,63 @@ class GateReviewRequested(_Event):
     gate: Stage
     round: int
     note: Reason
+    due_at: datetime | None = None  # requested time + the gate's SLA
 
 
 class SignOffGiven(_Event):
+    """An electronic signature: who (actor, and on whose behalf), when, what it means, why,
+    and the hash of the gate state it refers to, so it cannot be moved to other evidence."""
+
     type: Literal["SignOffGiven"] = "SignOffGiven"
     gate: Stage
     round: int
     verdict: Verdict  # the meaning of the signature
     reason: Reason
     playbook_version: int
+    on_behalf_of: ActorRef | None = None
+    delegation_id: str | None = None
+    gate_state_hash: str = ""
+
+
+class SignOffRevoked(_Event):
+    type: Literal["SignOffRevoked"] = "SignOffRevoked"
+    gate: Stage
+    round: int
+    voter: Subject  # whose vote is withdrawn
+    reason: Reason
+
+
+class GateReviewVoided(_Event):
+    """A review round closed without a decision; its sign-offs stay in the trail."""
+
+    type: Literal["GateReviewVoided"] = "GateReviewVoided"
+    gate: Stage
+    round: int
+    reason: Reason
+
+
+class ApproversReminded(_Event):
+    type: Literal["ApproversReminded"] = "ApproversReminded"
+    gate: Stage
+    round: int
+    waiting_roles: tuple[str, ...]
+    reminder: int
+
+
+class ReviewEscalated(_Event):
+    type: Literal["ReviewEscalated"] = "ReviewEscalated"
+    gate: Stage
+    round: int
+    to_role: str
+    waiting_roles: tuple[str, ...]
+
+
+class ReviewTimedOut(_Event):
+    type: Literal["ReviewTimedOut"] = "ReviewTimedOut"
+    gate: Stage
+    round: int
+    outcome: TimeoutOutcome
+    due_at: datetime
 
 
 class CriterionSnapshot(BaseModel):
@@ -93,6 +141,15 @@ class CriterionSnapshot(BaseModel):
     reason: str
 
 
+class Condition(BaseModel):
+    """An obligation of a Conditional Go, to be met before the next gate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    condition_id: str
+    text: str
+
+
 class GateDecided(_Event):
     type: Literal["GateDecided"] = "GateDecided"
     gate: Stage
@@ -101,6 +158,15 @@ class GateDecided(_Event):
     automatic: bool
     playbook_version: int
     criteria: tuple[CriterionSnapshot, ...]
+    conditions: tuple[Condition, ...] = ()
+    recycle_to: Stage | None = None
+    gate_state_hash: str = ""
+
+
+class ConditionMet(_Event):
+    type: Literal["ConditionMet"] = "ConditionMet"
+    condition_id: str
+    note: Reason
 
 
 class StageEntered(_Event):
@@ -123,7 +189,13 @@ Event = Annotated[
     | MetricRecorded
     | GateReviewRequested
     | SignOffGiven
+    | SignOffRevoked
+    | GateReviewVoided
+    | ApproversReminded
+    | ReviewEscalated
+    | ReviewTimedOut
     | GateDecided
+    | ConditionMet
     | StageEntered
     | ProductKilled,
     Field(discriminator="type"),

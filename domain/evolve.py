@@ -1,24 +1,33 @@
 """evolve(state, event) -> state: the only way state changes, used live and on replay."""
 
+from collections.abc import Callable
 from datetime import datetime
 
+from domain.commands import GateOutcome, Verdict
 from domain.events import (
+    ApproversReminded,
     ChecklistItemCompleted,
     ChecklistItemReopened,
+    ConditionMet,
     Event,
     EvidenceSubmitted,
     GateDecided,
     GateReviewRequested,
+    GateReviewVoided,
     MetricRecorded,
     ProductKilled,
     ProductRegistered,
+    ReviewEscalated,
+    ReviewTimedOut,
     SignOffGiven,
+    SignOffRevoked,
     StageEntered,
 )
 from domain.stages import Stage, next_stage
 from domain.state import (
     ChecklistTick,
     EvidenceRecord,
+    GateCondition,
     GateProgress,
     GateReview,
     MetricReading,
@@ -46,6 +55,61 @@ def _progress_toward(stage: Stage) -> GateProgress | None:
 
 def _visit(stage: Stage, at: datetime) -> StageVisit:
     return StageVisit(stage=stage, entered_at=at)
+
+
+def _with_review(
+    state: ProductState, change: Callable[[GateReview], dict[str, object]]
+) -> dict[str, object]:
+    progress = state.progress
+    assert progress is not None
+    assert progress.review is not None
+    review = progress.review.model_copy(update=change(progress.review))
+    return {"progress": progress.model_copy(update={"review": review})}
+
+
+def _timed_out(state: ProductState, event: ReviewTimedOut) -> dict[str, object]:
+    changes = _with_review(state, lambda r: {"timed_out": event.outcome})
+    if event.outcome == "auto_reject":
+        rejection = SignOffRecord(
+            signer=event.actor,
+            verdict=Verdict.REJECT,
+            reason=f"no decision by the deadline {event.due_at.isoformat()}",
+            signed_at=event.occurred_at,
+        )
+        progress = changes["progress"]
+        assert isinstance(progress, GateProgress)
+        assert progress.review is not None
+        review = progress.review.model_copy(
+            update={"sign_offs": (*progress.review.sign_offs, rejection)}
+        )
+        changes["progress"] = progress.model_copy(update={"review": review})
+    if event.outcome == "hold":
+        changes.update(on_hold=True, hold_reason="review deadline passed")
+    return changes
+
+
+def _decided(state: ProductState, event: GateDecided) -> dict[str, object]:
+    match event.outcome:
+        case GateOutcome.HOLD:
+            return {"on_hold": True, "hold_reason": event.reason}
+        case GateOutcome.RESUME:
+            return {"on_hold": False, "hold_reason": ""}
+        case GateOutcome.CONDITIONAL_GO:
+            due_gate = next_stage(event.gate)
+            assert due_gate is not None
+            imposed = tuple(
+                GateCondition(
+                    condition_id=c.condition_id,
+                    text=c.text,
+                    imposed_at_gate=event.gate,
+                    due_gate=due_gate,
+                    imposed_at=event.occurred_at,
+                )
+                for c in event.conditions
+            )
+            return {"conditions": state.conditions + imposed}
+        case _:
+            return {}
 
 
 def _changes(state: ProductState, event: Event) -> dict[str, object]:
@@ -105,26 +169,54 @@ def _changes(state: ProductState, event: Event) -> dict[str, object]:
         case GateReviewRequested():
             assert progress is not None
             review = GateReview(
-                round=event.round, requested_by=event.actor, requested_at=event.occurred_at
+                round=event.round,
+                requested_by=event.actor,
+                requested_at=event.occurred_at,
+                due_at=event.due_at,
             )
-            return {
-                "progress": progress.model_copy(update={"review": review, "rounds": event.round})
-            }
+            closed = progress.closed_reviews + ((progress.review,) if progress.review else ())
+            update = {"review": review, "rounds": event.round, "closed_reviews": closed}
+            return {"progress": progress.model_copy(update=update)}
         case SignOffGiven():
-            assert progress is not None
-            assert progress.review is not None
             signature = SignOffRecord(
                 signer=event.actor,
                 verdict=event.verdict,
                 reason=event.reason,
                 signed_at=event.occurred_at,
+                on_behalf_of=event.on_behalf_of,
             )
-            review = progress.review.model_copy(
-                update={"sign_offs": (*progress.review.sign_offs, signature)}
+            return _with_review(state, lambda r: {"sign_offs": (*r.sign_offs, signature)})
+        case SignOffRevoked():
+            return _with_review(
+                state,
+                lambda r: {
+                    "sign_offs": tuple(s for s in r.sign_offs if s.voter != event.voter),
+                    "revoked": r.revoked + tuple(s for s in r.sign_offs if s.voter == event.voter),
+                },
             )
-            return {"progress": progress.model_copy(update={"review": review})}
+        case GateReviewVoided():
+            assert progress is not None
+            closed = progress.closed_reviews + ((progress.review,) if progress.review else ())
+            update = {"review": None, "closed_reviews": closed}
+            return {"progress": progress.model_copy(update=update)}
+        case ApproversReminded():
+            return _with_review(state, lambda r: {"reminders": event.reminder})
+        case ReviewEscalated():
+            return _with_review(state, lambda r: {"escalated_to": event.to_role})
+        case ReviewTimedOut():
+            return _timed_out(state, event)
         case GateDecided():
-            return {}
+            return _decided(state, event)
+        case ConditionMet():
+            conditions = tuple(
+                c.model_copy(
+                    update={"met_by": event.actor, "met_at": event.occurred_at, "note": event.note}
+                )
+                if c.condition_id == event.condition_id
+                else c
+                for c in state.conditions
+            )
+            return {"conditions": conditions}
         case StageEntered():
             return {
                 "stage": event.stage,
@@ -133,6 +225,8 @@ def _changes(state: ProductState, event: Event) -> dict[str, object]:
                     StageVisit(stage=event.stage, entered_at=event.occurred_at),
                 ),
                 "progress": _progress_toward(event.stage),
+                "on_hold": False,
+                "hold_reason": "",
             }
         case ProductKilled():
             return {

@@ -1,18 +1,21 @@
 """Gate evaluation: every criterion with pass/fail and a reason a person can act on."""
 
+import hashlib
+import json
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.playbook import Gate, MetricThreshold, Playbook
 from domain.stages import Stage, next_stage
-from domain.state import GateProgress, ProductState
+from domain.state import GateProgress, ProductState, SignOffRecord
 
 
 class CriterionKind(StrEnum):
     CHECKLIST = "checklist"
     EVIDENCE = "evidence"
     METRIC = "metric"
+    CONDITION = "condition"
     SIGN_OFF = "sign_off"
 
 
@@ -87,6 +90,22 @@ def evaluate_gate(
         )
     for threshold in gate.metrics:
         criteria.append(_metric_criterion(threshold, state.playbook, state))
+    for condition in state.conditions_due_at(gate_name):
+        met = condition.met_by is not None and condition.met_at is not None
+        criteria.append(
+            CriterionResult(
+                kind=CriterionKind.CONDITION,
+                key=condition.condition_id,
+                title=condition.text,
+                passed=met,
+                reason=(
+                    f"met by {condition.met_by.display_name} on {condition.met_at.date()}"
+                    if condition.met_by is not None and condition.met_at is not None
+                    else f"condition of the Conditional Go at gate '{condition.imposed_at_gate}'"
+                    " not met yet"
+                ),
+            )
+        )
     criteria.extend(_sign_off_criteria(gate, progress))
     leads_to = next_stage(gate_name)
     assert leads_to is not None
@@ -126,22 +145,33 @@ def _sign_off_criteria(gate: Gate, progress: GateProgress) -> list[CriterionResu
     rejection = review.rejection() if review else None
     for requirement in gate.sign_offs:
         title = f"sign-off by {requirement.role}"
-        needed = f"{requirement.min_approvals} approval(s) from {requirement.role}"
+        needed = f"needs {requirement.min_approvals} approval(s) from {requirement.role}"
+        if requirement.optional:
+            title += " (optional)"
+            needed = f"needs no approval from {requirement.role}, but a rejection blocks"
         if review is None:
-            passed, reason = False, f"no gate review requested yet; needs {needed}"
+            passed = requirement.optional
+            reason = f"no gate review requested yet; {needed}"
         elif rejection is not None:
             passed = False
-            reason = (
-                f"rejected in round {review.round} by {rejection.signer.display_name} "
-                f"({rejection.signer.role}): {rejection.reason}"
-            )
+            by = rejection.signer.display_name
+            if rejection.signer.role:
+                by += f" ({rejection.signer.role})"
+            reason = f"rejected in round {review.round} by {by}: {rejection.reason}"
         else:
-            count = len(review.approvals_in(requirement.role))
-            passed = count >= requirement.min_approvals
-            reason = (
-                f"{count} of {requirement.min_approvals} approvals from {requirement.role}"
-                f" (round {review.round})"
-            )
+            approvals = review.approvals_in(requirement.role)
+            count = len(approvals)
+            if requirement.optional:
+                passed = True
+                reason = f"optional; {count} approval(s) from {requirement.role}"
+            else:
+                passed = count >= requirement.min_approvals
+                reason = (
+                    f"{count} of {requirement.min_approvals} approvals from {requirement.role}"
+                    f" (round {review.round})"
+                )
+            if approvals:
+                reason += ": " + ", ".join(_signed_by(a) for a in approvals)
         results.append(
             CriterionResult(
                 kind=CriterionKind.SIGN_OFF,
@@ -152,3 +182,27 @@ def _sign_off_criteria(gate: Gate, progress: GateProgress) -> list[CriterionResu
             )
         )
     return results
+
+
+def _signed_by(signature: SignOffRecord) -> str:
+    if signature.on_behalf_of is None:
+        return signature.signer.display_name
+    return f"{signature.signer.display_name} for {signature.on_behalf_of.display_name}"
+
+
+def gate_state_hash(evaluation: GateEvaluation, progress: GateProgress) -> str:
+    """SHA-256 of what a signature or decision refers to: every criterion's result, the exact
+    evidence and checklist ticks, and the review round. A signature carries it, so it cannot
+    be moved to other evidence without the mismatch showing."""
+    review = progress.review
+    document = {
+        "gate": evaluation.gate.value,
+        "round": review.round if review else 0,
+        "criteria": [[c.kind.value, c.key, c.passed, c.reason] for c in evaluation.criteria],
+        "evidence": sorted(e.evidence_id for e in progress.evidence),
+        "checklist": sorted(
+            [key, tick.done_at.isoformat()] for key, tick in progress.checklist.items()
+        ),
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

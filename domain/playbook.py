@@ -7,6 +7,7 @@ so a later edit of the file never changes the rules a product is already being j
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -76,8 +77,39 @@ class MetricThreshold(_Frozen):
 
 
 class SignOffRequirement(_Frozen):
+    """N of M: at least `min_approvals` distinct people in `role` approve. An optional role's
+    approvals are not needed, but its rejection blocks the gate all the same."""
+
     role: RoleName
     min_approvals: Annotated[int, Field(ge=1, le=50)] = 1
+    optional: bool = False
+
+
+TimeoutOutcome = Literal["escalate", "auto_reject", "hold"]
+AutoDecision = Literal["none", "when_criteria_hold", "when_unanimous"]
+
+
+class ReviewPolicy(_Frozen):
+    """Deadlines and segregation of duties for a gate's reviews.
+
+    `sla` and `remind_every` are ISO 8601 durations ("P10D", "P2D"). At the deadline the review
+    is escalated to `escalate_to` (if set) and `on_timeout` applies: `escalate` only records the
+    escalation, `auto_reject` rejects the round, `hold` puts the product on hold."""
+
+    sla: timedelta | None = None
+    remind_every: timedelta | None = None
+    escalate_to: RoleName | None = None
+    on_timeout: TimeoutOutcome = "escalate"
+    owner_may_sign: bool = True
+
+    @model_validator(mode="after")
+    def _durations_make_sense(self) -> "ReviewPolicy":
+        for name, value in (("sla", self.sla), ("remind_every", self.remind_every)):
+            if value is not None and value <= timedelta(0):
+                raise ValueError(f"{name} must be a positive duration")
+        if self.remind_every is not None and self.sla is None:
+            raise ValueError("remind_every needs an sla to remind about")
+        return self
 
 
 class Gate(_Frozen):
@@ -92,7 +124,17 @@ class Gate(_Frozen):
     metrics: tuple[MetricThreshold, ...] = ()
     sign_offs: tuple[SignOffRequirement, ...] = ()
     decider_roles: tuple[RoleName, ...] = Field(min_length=1)
+    review: ReviewPolicy = ReviewPolicy()
+    # Automatic decisions, applied in this order after every accepted command and never while
+    # the product is on hold: `when_criteria_hold` passes the gate the moment every criterion
+    # holds; `when_unanimous` also needs every optional role to have approved and no other
+    # verdict in the round. `auto_advance: true` is the older spelling of `when_criteria_hold`.
+    auto_decision: AutoDecision = "none"
     auto_advance: bool = False
+
+    @property
+    def automatic(self) -> AutoDecision:
+        return "when_criteria_hold" if self.auto_advance else self.auto_decision
 
     @model_validator(mode="after")
     def _keys_are_unique(self) -> "Gate":
@@ -173,6 +215,8 @@ class Playbook(_Frozen):
                 undeclared_role(sign_off.role, (*where, "sign_offs", n, "role"))
             for n, role in enumerate(gate.decider_roles):
                 undeclared_role(role, (*where, "decider_roles", n))
+            if gate.review.escalate_to is not None:
+                undeclared_role(gate.review.escalate_to, (*where, "review", "escalate_to"))
             for n, threshold in enumerate(gate.metrics):
                 if threshold.metric not in metrics:
                     declared = ", ".join(m.key for m in self.metrics) or "none"

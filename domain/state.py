@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.commands import Verdict
 from domain.identity import ActorRef
-from domain.playbook import Gate, Playbook
+from domain.playbook import Gate, Playbook, TimeoutOutcome
 from domain.stages import TERMINAL_STAGES, Stage
 
 
@@ -32,10 +32,16 @@ class ChecklistTick(_Frozen):
 
 
 class SignOffRecord(_Frozen):
-    signer: ActorRef  # role is the role the signature was given in
+    signer: ActorRef  # who acted; role is the role the signature was given in
     verdict: Verdict
     reason: str
     signed_at: datetime
+    on_behalf_of: ActorRef | None = None  # the person away, when a delegate signed
+
+    @property
+    def voter(self) -> str:
+        """Whose vote this is: the principal when a delegate signed, else the signer."""
+        return self.on_behalf_of.subject if self.on_behalf_of else self.signer.subject
 
 
 class GateReview(_Frozen):
@@ -44,10 +50,18 @@ class GateReview(_Frozen):
     round: int
     requested_by: ActorRef
     requested_at: datetime
+    due_at: datetime | None = None
     sign_offs: tuple[SignOffRecord, ...] = ()
+    revoked: tuple[SignOffRecord, ...] = ()
+    reminders: int = 0
+    escalated_to: str | None = None
+    timed_out: TimeoutOutcome | None = None
 
     def has_signed(self, subject: str) -> bool:
-        return any(s.signer.subject == subject for s in self.sign_offs)
+        return any(s.voter == subject for s in self.sign_offs)
+
+    def signature_of(self, subject: str) -> SignOffRecord | None:
+        return next((s for s in self.sign_offs if s.voter == subject), None)
 
     def approvals_in(self, role: str) -> list[SignOffRecord]:
         return [s for s in self.sign_offs if s.signer.role == role and s.verdict is Verdict.APPROVE]
@@ -64,6 +78,7 @@ class GateProgress(_Frozen):
     checklist: dict[str, ChecklistTick] = {}
     review: GateReview | None = None
     rounds: int = 0
+    closed_reviews: tuple[GateReview, ...] = ()  # voided or rejected rounds, kept for the record
 
     def evidence_for(self, requirement: str) -> list[EvidenceRecord]:
         return [e for e in self.evidence if e.requirement == requirement]
@@ -76,6 +91,19 @@ class MetricReading(_Frozen):
     source: str
     observed_at: datetime
     recorded_by: ActorRef
+
+
+class GateCondition(_Frozen):
+    """An obligation from a Conditional Go; it blocks `due_gate` until met."""
+
+    condition_id: str
+    text: str
+    imposed_at_gate: Stage
+    due_gate: Stage
+    imposed_at: datetime
+    met_by: ActorRef | None = None
+    met_at: datetime | None = None
+    note: str = ""
 
 
 class StageVisit(_Frozen):
@@ -97,6 +125,9 @@ class ProductState(_Frozen):
     progress: GateProgress | None = None
     metrics: dict[str, MetricReading] = {}
     killed_reason: str = ""
+    on_hold: bool = False
+    hold_reason: str = ""
+    conditions: tuple[GateCondition, ...] = ()
 
     @property
     def is_registered(self) -> bool:
@@ -115,3 +146,6 @@ class ProductState(_Frozen):
         if self.stage is None or self.playbook is None or self.is_terminal:
             return None
         return self.playbook.exit_gate(self.stage)
+
+    def conditions_due_at(self, gate: Stage) -> list[GateCondition]:
+        return [c for c in self.conditions if c.due_gate == gate]

@@ -18,6 +18,7 @@ from domain.refusals import CommandRefused, RefusalKind
 
 
 def submit_evidence(context: CommandContext, command: SubmitEvidence) -> list[Event]:
+    context.require_active("submitting evidence")
     if context.gate.evidence_requirement(command.requirement) is None:
         asked = ", ".join(r.key for r in context.gate.evidence) or "no evidence"
         raise CommandRefused(
@@ -27,6 +28,7 @@ def submit_evidence(context: CommandContext, command: SubmitEvidence) -> list[Ev
             RefusalKind.INVALID,
         )
     return [
+        *context.void_open_review(f"evidence '{command.requirement}' was added"),
         EvidenceSubmitted(
             **context.stamp(),
             gate=context.gate_name,
@@ -35,7 +37,7 @@ def submit_evidence(context: CommandContext, command: SubmitEvidence) -> list[Ev
             title=command.title,
             uri=command.uri,
             summary=command.summary,
-        )
+        ),
     ]
 
 
@@ -59,6 +61,7 @@ def _checklist_owner_role(context: CommandContext, item_key: str) -> str:
 
 
 def complete_checklist_item(context: CommandContext, command: CompleteChecklistItem) -> list[Event]:
+    context.require_active("ticking checklist items")
     role = _checklist_owner_role(context, command.item)
     done = context.progress.checklist.get(command.item)
     if done is not None:
@@ -68,16 +71,18 @@ def complete_checklist_item(context: CommandContext, command: CompleteChecklistI
         )
     acting_role = role if context.actor.holds(role) else None
     return [
+        *context.void_open_review(f"checklist item '{command.item}' was completed"),
         ChecklistItemCompleted(
             **context.stamp(acting_role),
             gate=context.gate_name,
             item=command.item,
             note=command.note,
-        )
+        ),
     ]
 
 
 def reopen_checklist_item(context: CommandContext, command: ReopenChecklistItem) -> list[Event]:
+    context.require_active("reopening checklist items")
     role = _checklist_owner_role(context, command.item)
     if command.item not in context.progress.checklist:
         raise CommandRefused(
@@ -91,12 +96,13 @@ def reopen_checklist_item(context: CommandContext, command: ReopenChecklistItem)
         )
     acting_role = role if context.actor.holds(role) else None
     return [
+        *context.void_open_review(f"checklist item '{command.item}' was reopened"),
         ChecklistItemReopened(
             **context.stamp(acting_role),
             gate=context.gate_name,
             item=command.item,
             reason=command.reason,
-        )
+        ),
     ]
 
 

@@ -207,7 +207,7 @@ async def test_a_second_vote_by_the_same_person_is_a_conflict(
     lead = await api.person("lead-grace", ["product-lead"])
     first = await api.http.post(
         f"/products/{product_id}/gate/signoffs",
-        json={"verdict": "reject", "reason": "needs more interviews"},
+        json={"verdict": "review", "reason": "read it; will decide after the demo"},
         headers=lead,
     )
     assert first.status_code == 200, first.text

@@ -80,9 +80,9 @@ async def test_a_second_vote_by_the_same_person_is_refused(
     owner = await meet_discovery_criteria(people, product_id)
     (await owner("gate", "review", product_id)).ok()
     lead = await people.cli(LEAD)
-    (await lead("gate", "signoff", product_id, "--reject", "--reason", "not yet")).ok()
+    (await lead("gate", "signoff", product_id, "--approve")).ok()
 
-    again = await lead("gate", "signoff", product_id, "--approve")
+    again = await lead("gate", "signoff", product_id, "--reject", "--reason", "second thoughts")
 
     message = assert_refused(again, 409, "signoff.duplicate_vote")
     assert "already" in message

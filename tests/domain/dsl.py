@@ -206,3 +206,17 @@ def refusal(state: ProductState, command: Command, now: datetime = NOW) -> Comma
     with pytest.raises(CommandRefused) as caught:
         decide(state, command, now, Ids())
     return caught.value
+
+
+def without_state_hashes(events: list[Event]) -> list[Event]:
+    """Events with their gate-state hash blanked, after checking each is a SHA-256 hex digest,
+    so a test can compare the rest field by field."""
+    blanked: list[Event] = []
+    for event in events:
+        digest = getattr(event, "gate_state_hash", None)
+        if digest is not None:
+            assert len(digest) == 64, digest
+            assert set(digest) <= set("0123456789abcdef"), digest
+            event = event.model_copy(update={"gate_state_hash": ""})
+        blanked.append(event)
+    return blanked

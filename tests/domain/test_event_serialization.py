@@ -1,15 +1,27 @@
 """Events are stored as JSON and read back years later: they must come back exactly."""
 
 import json
+from datetime import datetime, timedelta
 from typing import get_args
 
 import pytest
 
+from domain.commands import (
+    Command,
+    DecideGate,
+    EnforceReviewDeadline,
+    GateOutcome,
+    MeetCondition,
+    RemindApprovers,
+    RevokeSignOff,
+)
 from domain.decide import decide
 from domain.events import EVENT_ADAPTER, Event, ProductRegistered
 from domain.evolve import evolve_all
+from domain.identity import SYSTEM_ACTOR
 from domain.state import ProductState
 from tests.domain.dsl import (
+    ADA,
     EARLIER,
     EDSGER,
     GRACE,
@@ -18,7 +30,6 @@ from tests.domain.dsl import (
     Ids,
     approve,
     evidence,
-    go,
     kill,
     measure,
     playbook,
@@ -35,6 +46,12 @@ PLAYBOOK = playbook(
         "checklist": [{"key": "budget", "title": "Budget", "owner_role": "finance"}],
         "metrics": [{"metric": "activation", "comparison": ">", "threshold": 12.5}],
         "sign_offs": [{"role": "legal"}],
+        "review": {
+            "sla": "P10D",
+            "remind_every": "P3D",
+            "escalate_to": "gatekeeper",
+            "on_timeout": "hold",
+        },
     },
     planning={"auto_advance": True},
 )
@@ -44,6 +61,13 @@ def every_kind_of_event() -> list[Event]:
     ids = Ids()
     state = ProductState()
     trail: list[Event] = []
+
+    def apply(command: Command, at: datetime = NOW) -> None:
+        nonlocal state
+        events = decide(state, command, at, ids)
+        trail.extend(events)
+        state = evolve_all(state, events)
+
     for command in (
         register(PLAYBOOK),
         evidence("interview", title="Interview with Zoë, ünïcode €"),
@@ -52,15 +76,31 @@ def every_kind_of_event() -> list[Event]:
         tick("budget", by=EDSGER),
         measure("activation", 13.25, observed_at=EARLIER),
         request_review(),
+        evidence("interview", title="A late interview"),  # voids round 1
+        request_review(),
         reject(LINUS, "legal", "no DPA"),
         request_review(),
-        approve(LINUS, "legal"),
-        go(by=GRACE),  # discovery by hand, planning by itself
-        kill(by=GRACE),
     ):
-        events = decide(state, command, NOW, ids)
-        trail.extend(events)
-        state = evolve_all(state, events)
+        apply(command)
+    apply(RemindApprovers(actor=SYSTEM_ACTOR), NOW + timedelta(days=3))
+    apply(EnforceReviewDeadline(actor=SYSTEM_ACTOR), NOW + timedelta(days=10))
+    later = NOW + timedelta(days=11)
+    apply(DecideGate(actor=GRACE, outcome=GateOutcome.RESUME, reason="back"), later)
+    apply(approve(LINUS, "legal"), later)
+    apply(RevokeSignOff(actor=LINUS, reason="misread the DPA"), later)
+    apply(approve(LINUS, "legal"), later)
+    apply(
+        DecideGate(
+            actor=GRACE,
+            outcome=GateOutcome.CONDITIONAL_GO,
+            reason="go, once the DPA is signed",
+            conditions=("Sign the DPA",),
+        ),
+        later,
+    )
+    [condition] = state.conditions
+    apply(MeetCondition(actor=ADA, condition_id=condition.condition_id, note="signed"), later)
+    apply(kill(by=GRACE), later)  # planning passed by itself once the condition was met
     return trail
 
 
@@ -87,7 +127,7 @@ def test_an_event_carries_its_type_and_schema_version(event: Event) -> None:
 
     assert document["type"] == type(event).__name__
     assert document["schema_version"] == 1
-    assert document["occurred_at"] == NOW.isoformat().replace("+00:00", "Z")
+    assert document["occurred_at"] == event.occurred_at.isoformat().replace("+00:00", "Z")
     assert {"event_id", "product_id", "actor"} <= set(document)
 
 

@@ -197,13 +197,18 @@ def test_sign_offs_before_any_review_say_none_was_requested() -> None:
 def test_sign_offs_count_approvals_per_role_in_the_current_round() -> None:
     state = given(register(SIGNED), request_review(), approve(LINUS, "legal"))
 
-    assert criterion(state, "legal").reason == "1 of 2 approvals from legal (round 1)"
+    assert criterion(state, "legal").reason == "1 of 2 approvals from legal (round 1): Linus Legal"
     assert criterion(state, "finance").reason == "0 of 1 approvals from finance (round 1)"
 
     state = then(then(state, approve(MARGARET, "legal")), approve(EDSGER, "finance"))
 
-    assert criterion(state, "legal").reason == "2 of 2 approvals from legal (round 1)"
-    assert criterion(state, "finance").reason == "1 of 1 approvals from finance (round 1)"
+    assert (
+        criterion(state, "legal").reason
+        == "2 of 2 approvals from legal (round 1): Linus Legal, Margaret Hamilton"
+    )
+    assert criterion(state, "finance").reason == (
+        "1 of 1 approvals from finance (round 1): Edsger Dijkstra"
+    )
     assert evaluation(state).passed
 
 

@@ -127,7 +127,8 @@ def test_time_and_ids_come_only_from_the_caller() -> None:
     state = in_review()
     later = NOW.replace(year=2030)
 
-    [event] = decide(state, evidence("interview"), later, Ids("custom"))
+    voided, event = decide(state, evidence("interview"), later, Ids("custom"))
 
+    assert voided.type == "GateReviewVoided"
     assert event.occurred_at == later
-    assert event.event_id == "custom-1"
+    assert (voided.event_id, event.event_id) == ("custom-1", "custom-2")
