@@ -9,10 +9,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.event_log import EventLogActivities
+from activities.notifications import NotificationActivities
 from runtime.log_setup import configure_logging
 from runtime.settings import Settings
 from store.event_store import EventStore
 from store.migrations import create_app_pool, migrate
+from store.notification_outbox import NotificationOutbox
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 WORKFLOWS: Sequence[type] = (ProductLifecycleWorkflow,)
@@ -26,11 +28,12 @@ async def connect_temporal(address: str, namespace: str) -> Client:
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
     event_log = EventLogActivities(EventStore(pool))
+    notifications = NotificationActivities(NotificationOutbox(pool))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[event_log.append_product_events],
+        activities=[event_log.append_product_events, notifications.notify_stakeholders],
     )
 
 

@@ -9,7 +9,6 @@ import asyncpg
 import jwt
 import uvicorn
 from fastapi import FastAPI
-from store.projections import ProductProjection
 from temporalio.client import Client
 
 from api.app import create_app
@@ -19,6 +18,8 @@ from playbooks import load_playbook_catalog
 from runtime.settings import Settings
 from store.event_store import EventStore
 from store.identity import IdentityStore
+from store.notification_outbox import NotificationOutbox
+from store.projections import ProductProjection
 from workflows.product_client import ProductLifecycleClient
 
 
@@ -54,6 +55,7 @@ def build_api(settings: Settings, client: Client, pool: asyncpg.Pool) -> ApiProc
         projection=ProductProjection(pool, events),
         playbooks=load_playbook_catalog(settings.playbook_dir),
         oidc=oidc_from(settings),
+        outbox=NotificationOutbox(pool),
     )
     return ApiProcess(app=create_app(services, run_projector=True), services=services)
 

@@ -4,12 +4,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from store.projections import ProductProjection
-
 from api.oidc import OidcVerifier
 from domain.playbook import Playbook
 from store.event_store import EventStore
 from store.identity import IdentityStore
+from store.notification_outbox import NotificationOutbox
+from store.projections import ProductProjection
 from workflows.product_client import ProductLifecycleClient
 
 
@@ -26,3 +26,4 @@ class ApiServices:
     playbooks: dict[str, Playbook]
     oidc: OidcVerifier | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
+    outbox: NotificationOutbox | None = None

@@ -13,6 +13,7 @@ from api.services import ApiServices
 from playbooks import load_playbook_catalog
 from store.event_store import EventStore
 from store.identity import IdentityStore
+from store.notification_outbox import NotificationOutbox
 from store.projections import ProductProjection
 from tests.support.temporal_fixtures import product_id, products, time_skipping_env
 from workflows.product_client import ProductLifecycleClient
@@ -64,6 +65,7 @@ async def api(
         projection=ProductProjection(app_pool, event_store),
         playbooks=load_playbook_catalog(),
         clock=clock,
+        outbox=NotificationOutbox(app_pool),
     )
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://lifecycle.test") as http:
