@@ -69,6 +69,7 @@ class CommandReceipt(_Frozen):
 class ProductView(_Frozen):
     state: ProductState
     gate: GateEvaluation | None
+    next_review_alarm: datetime | None = None
 
 
 NOTIFY_STAKEHOLDERS = "notify_stakeholders"

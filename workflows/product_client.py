@@ -21,10 +21,12 @@ from domain.commands import (
     CompleteChecklistItem,
     DecideGate,
     GiveSignOff,
+    MeetCondition,
     RecordMetric,
     RegisterProduct,
     ReopenChecklistItem,
     RequestGateReview,
+    RevokeSignOff,
     SubmitEvidence,
 )
 from domain.refusals import CommandRefused, RefusalKind
@@ -44,6 +46,8 @@ _UPDATE_FOR: dict[type[Any], Any] = {
     RecordMetric: ProductLifecycleWorkflow.record_metric,
     RequestGateReview: ProductLifecycleWorkflow.request_gate_review,
     GiveSignOff: ProductLifecycleWorkflow.give_sign_off,
+    RevokeSignOff: ProductLifecycleWorkflow.revoke_sign_off,
+    MeetCondition: ProductLifecycleWorkflow.meet_condition,
     DecideGate: ProductLifecycleWorkflow.decide_gate,
 }
 

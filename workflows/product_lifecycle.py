@@ -8,46 +8,65 @@ then folds them in, so an answer always means "durable".
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.commands import (
         Command,
         CompleteChecklistItem,
         DecideGate,
+        EnforceReviewDeadline,
         GiveSignOff,
+        MeetCondition,
         RecordMetric,
         RegisterProduct,
+        RemindApprovers,
         ReopenChecklistItem,
         RequestGateReview,
+        RevokeSignOff,
         SubmitEvidence,
     )
     from domain.decide import decide
     from domain.events import Event
     from domain.evolve import evolve_all
     from domain.gate_evaluation import evaluate_current_gate
+    from domain.identity import SYSTEM_ACTOR
     from domain.refusals import CommandRefused
+    from domain.review_clock import next_review_alarm
     from domain.stages import Stage
     from domain.state import ProductState
     from workflows.contracts import (
         APPEND_PRODUCT_EVENTS,
+        NOTIFY_STAKEHOLDERS,
         AppendEventsRequest,
         AppendEventsResult,
         CommandReceipt,
         LifecycleOutcome,
         LifecycleStart,
+        Notification,
+        NotifyRequest,
         ProductView,
         stream_id_for,
     )
+    from workflows.notices import notices_for
 
 REFUSAL_ERROR_TYPE = "CommandRefused"
 # A workflow started by a registration the validator refused holds nothing; it ends after this.
 REGISTRATION_GRACE = timedelta(minutes=5)
+# Our own bound on a run's history, below Temporal's limits, whatever it suggests.
+HISTORY_BOUND = 20_000
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=8,
+)
 APPEND_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
@@ -79,6 +98,7 @@ class ProductLifecycleWorkflow:
         self._product_id = start.product_id
         self._state = start.state or ProductState()
         self._lock = asyncio.Lock()
+        self._outbox: list[Notification] = []
 
     @workflow.run
     async def run(self, start: LifecycleStart) -> LifecycleOutcome:
@@ -87,16 +107,68 @@ class ProductLifecycleWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             if not self._state.is_registered:
                 return self._outcome()
-        await workflow.wait_condition(
-            lambda: self._state.is_terminal or workflow.info().is_continue_as_new_suggested()
-        )
+        while not self._must_stop():
+            alarm = next_review_alarm(self._state)
+            if alarm is None or alarm > workflow.now():
+                wait = None if alarm is None else alarm - workflow.now()
+                await self._wait(partial(self._should_wake, alarm), wait)
+            if alarm is not None and workflow.now() >= alarm:
+                await self._on_review_alarm()
+            await self._send_notices()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._send_notices()
         if self._state.is_terminal:
             return self._outcome()
         workflow.continue_as_new(LifecycleStart(product_id=self._product_id, state=self._state))
 
+    def _should_wake(self, alarm: datetime | None) -> bool:
+        """Something to do before the timer: stop, tell people, or re-arm a moved alarm (a
+        decided gate cancels its reminders this way)."""
+        return self._must_stop() or bool(self._outbox) or next_review_alarm(self._state) != alarm
+
+    def _must_stop(self) -> bool:
+        """Terminal, or time to continue-as-new so history stays bounded."""
+        info = workflow.info()
+        return (
+            self._state.is_terminal
+            or info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > HISTORY_BOUND
+        )
+
+    async def _on_review_alarm(self) -> None:
+        """The durable timer fired: the deadline first, then reminders; each decides as the
+        engine itself and changes nothing when the review has moved on."""
+        for command in (
+            EnforceReviewDeadline(actor=SYSTEM_ACTOR),
+            RemindApprovers(actor=SYSTEM_ACTOR),
+        ):
+            async with self._lock:
+                events = decide(self._state, command, workflow.now(), self._new_id)
+                if events:
+                    await self._append(events, command)
+                    self._fold(events)
+
+    async def _send_notices(self) -> None:
+        """Tell people what happened. A failing channel never blocks or fails the product:
+        after its retries the batch is logged and dropped (the outbox keeps what arrived)."""
+        if not self._outbox:
+            return
+        batch, self._outbox = self._outbox, []
+        try:
+            await workflow.execute_activity(
+                NOTIFY_STAKEHOLDERS,
+                NotifyRequest(notifications=batch),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=10),
+                retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError as error:
+            workflow.logger.warning(
+                "notifications not delivered", extra={"count": len(batch), "error": str(error)}
+            )
+
     @staticmethod
-    async def _wait(condition: Callable[[], bool], within: timedelta) -> bool:
+    async def _wait(condition: Callable[[], bool], within: timedelta | None) -> bool:
         try:
             await workflow.wait_condition(condition, timeout=within)
         except TimeoutError:
@@ -118,7 +190,11 @@ class ProductLifecycleWorkflow:
 
     @workflow.query
     def view(self) -> ProductView:
-        return ProductView(state=self._state, gate=evaluate_current_gate(self._state))
+        return ProductView(
+            state=self._state,
+            gate=evaluate_current_gate(self._state),
+            next_review_alarm=next_review_alarm(self._state),
+        )
 
     # Commands. Each is an Update whose validator is a dry run of the same decision.
 
@@ -186,6 +262,22 @@ class ProductLifecycleWorkflow:
         self._dry_run(command)
 
     @workflow.update
+    async def revoke_sign_off(self, command: RevokeSignOff) -> CommandReceipt:
+        return await self._execute(command)
+
+    @revoke_sign_off.validator
+    def _validate_revoke_sign_off(self, command: RevokeSignOff) -> None:
+        self._dry_run(command)
+
+    @workflow.update
+    async def meet_condition(self, command: MeetCondition) -> CommandReceipt:
+        return await self._execute(command)
+
+    @meet_condition.validator
+    def _validate_meet_condition(self, command: MeetCondition) -> None:
+        self._dry_run(command)
+
+    @workflow.update
     async def decide_gate(self, command: DecideGate) -> CommandReceipt:
         return await self._execute(command)
 
@@ -199,14 +291,22 @@ class ProductLifecycleWorkflow:
         except CommandRefused as refusal:
             raise refusal_error(refusal) from None
 
+    @staticmethod
+    def _new_id() -> str:
+        return str(workflow.uuid4())
+
+    def _fold(self, events: list[Event]) -> None:
+        self._state = evolve_all(self._state, events)
+        self._outbox.extend(notices_for(events, self._state))
+
     async def _execute(self, command: Command) -> CommandReceipt:
         async with self._lock:
             try:
-                events = decide(self._state, command, workflow.now(), lambda: str(workflow.uuid4()))
+                events = decide(self._state, command, workflow.now(), self._new_id)
             except CommandRefused as refusal:
                 raise refusal_error(refusal) from None
             await self._append(events, command)
-            self._state = evolve_all(self._state, events)
+            self._fold(events)
             return CommandReceipt(
                 product_id=self._product_id,
                 events=events,

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -13,7 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.event_log import EventLogActivities
+from activities.notifications import NotificationActivities
 from store.event_store import EventStore
+from store.notification_outbox import NotificationOutbox
 from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
@@ -31,14 +34,17 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def products(
-    time_skipping_env: WorkflowEnvironment, event_store: EventStore
+    time_skipping_env: WorkflowEnvironment, event_store: EventStore, app_pool: asyncpg.Pool
 ) -> AsyncIterator[ProductLifecycleClient]:
     task_queue = f"lifecycle-test-{uuid.uuid4()}"
     worker = Worker(
         time_skipping_env.client,
         task_queue=task_queue,
         workflows=[ProductLifecycleWorkflow],
-        activities=[EventLogActivities(event_store).append_product_events],
+        activities=[
+            EventLogActivities(event_store).append_product_events,
+            NotificationActivities(NotificationOutbox(app_pool)).notify_stakeholders,
+        ],
     )
     async with worker:
         yield ProductLifecycleClient(time_skipping_env.client, task_queue)
