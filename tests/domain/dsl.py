@@ -15,19 +15,24 @@ from domain.commands import (
     Command,
     CompleteChecklistItem,
     DecideGate,
+    EnforceReviewDeadline,
     GateOutcome,
     GiveSignOff,
+    MeetCondition,
     RecordMetric,
     RegisterProduct,
+    RemindApprovers,
     ReopenChecklistItem,
     RequestGateReview,
+    RevokeSignOff,
     SubmitEvidence,
     Verdict,
 )
 from domain.decide import decide
+from domain.delegation import Delegation
 from domain.events import Event
 from domain.evolve import evolve, evolve_all
-from domain.identity import Actor
+from domain.identity import SYSTEM_ACTOR, Actor
 from domain.playbook import Playbook
 from domain.refusals import CommandRefused
 from domain.stages import LIFECYCLE_PATH, Stage
@@ -45,6 +50,10 @@ COMMAND_TYPES = (
     RequestGateReview,
     GiveSignOff,
     DecideGate,
+    RevokeSignOff,
+    MeetCondition,
+    RemindApprovers,
+    EnforceReviewDeadline,
 )
 
 # The cast. Ada owns the product; everyone else holds the roles the hand-written playbooks use.
@@ -166,6 +175,75 @@ def kill(by: Actor = GRACE, reason: str = "no market") -> DecideGate:
     return DecideGate(actor=by, outcome=GateOutcome.KILL, reason=reason)
 
 
+def review(by: Actor, role: str, reason: str = "read it") -> GiveSignOff:
+    """A `review` signature: "I have read it", neither approving nor rejecting."""
+    return GiveSignOff(actor=by, role=role, verdict=Verdict.REVIEW, reason=reason)
+
+
+def delegation(
+    principal: Actor,
+    delegate: Actor,
+    role: str,
+    *,
+    starts_at: datetime = EARLIER,
+    ends_at: datetime = NOW + timedelta(days=30),
+    delegation_id: str = "dlg-1",
+) -> Delegation:
+    return Delegation(
+        delegation_id=delegation_id,
+        principal=principal.subject,
+        principal_name=principal.display_name,
+        delegate=delegate.subject,
+        role=role,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason="out of office",
+    )
+
+
+def approve_for(by: Actor, granted: Delegation, role: str | None = None) -> GiveSignOff:
+    """`by` approves on behalf of the delegation's principal, in its role unless told."""
+    return GiveSignOff(
+        actor=by, role=role or granted.role, verdict=Verdict.APPROVE, delegation=granted
+    )
+
+
+def revoke(by: Actor, reason: str = "signed too early") -> RevokeSignOff:
+    return RevokeSignOff(actor=by, reason=reason)
+
+
+def conditional_go(
+    *conditions: str, by: Actor = GRACE, reason: str = "go, with conditions"
+) -> DecideGate:
+    return DecideGate(
+        actor=by, outcome=GateOutcome.CONDITIONAL_GO, reason=reason, conditions=conditions
+    )
+
+
+def hold(by: Actor = GRACE, reason: str = "budget freeze") -> DecideGate:
+    return DecideGate(actor=by, outcome=GateOutcome.HOLD, reason=reason)
+
+
+def resume(by: Actor = GRACE, reason: str = "budget back") -> DecideGate:
+    return DecideGate(actor=by, outcome=GateOutcome.RESUME, reason=reason)
+
+
+def recycle(to: Stage | None, by: Actor = GRACE, reason: str = "redo the research") -> DecideGate:
+    return DecideGate(actor=by, outcome=GateOutcome.RECYCLE, reason=reason, recycle_to=to)
+
+
+def meet(condition_id: str, by: Actor = ADA, note: str = "done") -> MeetCondition:
+    return MeetCondition(actor=by, condition_id=condition_id, note=note)
+
+
+def remind() -> RemindApprovers:
+    return RemindApprovers(actor=SYSTEM_ACTOR)
+
+
+def enforce_deadline() -> EnforceReviewDeadline:
+    return EnforceReviewDeadline(actor=SYSTEM_ACTOR)
+
+
 # -- given / when / then -----------------------------------------------------------------------
 
 
@@ -181,11 +259,13 @@ def given(*history: Event | Command, now: datetime = NOW) -> ProductState:
     return state
 
 
-def given_all(commands: Iterable[Command], state: ProductState | None = None) -> ProductState:
+def given_all(
+    commands: Iterable[Command], state: ProductState | None = None, now: datetime = NOW
+) -> ProductState:
     ids = Ids("given")
     state = state or ProductState()
     for command in commands:
-        state = evolve_all(state, decide(state, command, NOW, ids))
+        state = evolve_all(state, decide(state, command, now, ids))
     return state
 
 
