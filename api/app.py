@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import error_response, install_error_handlers
-from api.routes import admin, approvals, notifications, products
+from api.routes import admin, approvals, delegations, notifications, products
 from api.services import ApiServices
 
 log = structlog.get_logger("lifecycle.api")
@@ -41,6 +41,7 @@ def create_app(services: ApiServices, *, run_projector: bool = False) -> FastAPI
     app.include_router(products.router)
     app.include_router(approvals.router)
     app.include_router(admin.router)
+    app.include_router(delegations.router)
     app.include_router(notifications.router)
 
     @app.middleware("http")

@@ -16,6 +16,7 @@ from api.oidc import OidcVerifier
 from api.services import ApiServices
 from playbooks import load_playbook_catalog
 from runtime.settings import Settings
+from store.delegations import DelegationStore
 from store.event_store import EventStore
 from store.identity import IdentityStore
 from store.notification_outbox import NotificationOutbox
@@ -55,6 +56,7 @@ def build_api(settings: Settings, client: Client, pool: asyncpg.Pool) -> ApiProc
         projection=ProductProjection(pool, events),
         playbooks=load_playbook_catalog(settings.playbook_dir),
         oidc=oidc_from(settings),
+        delegations=DelegationStore(pool),
         outbox=NotificationOutbox(pool),
     )
     return ApiProcess(app=create_app(services, run_projector=True), services=services)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from api.oidc import OidcVerifier
 from domain.playbook import Playbook
+from store.delegations import DelegationStore
 from store.event_store import EventStore
 from store.identity import IdentityStore
 from store.notification_outbox import NotificationOutbox
@@ -27,3 +28,4 @@ class ApiServices:
     oidc: OidcVerifier | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
     outbox: NotificationOutbox | None = None
+    delegations: DelegationStore | None = None

@@ -248,6 +248,11 @@ def _check_reason(reason: str) -> str:
 
 
 def _check_period(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if ends_at <= now:
+        raise DelegationInvalid(
+            "ends_at",
+            f"ends_at {ends_at.isoformat()} must be later than now ({now.isoformat()})",
+        )
     if starts_at < now:
         raise DelegationInvalid(
             "starts_at",

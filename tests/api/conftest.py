@@ -11,6 +11,7 @@ import pytest_asyncio
 from api.app import create_app
 from api.services import ApiServices
 from playbooks import load_playbook_catalog
+from store.delegations import DelegationStore
 from store.event_store import EventStore
 from store.identity import IdentityStore
 from store.notification_outbox import NotificationOutbox
@@ -64,6 +65,7 @@ async def api(
         identity=identity,
         projection=ProductProjection(app_pool, event_store),
         playbooks=load_playbook_catalog(),
+        delegations=DelegationStore(app_pool),
         clock=clock,
         outbox=NotificationOutbox(app_pool),
     )

@@ -398,7 +398,8 @@ async def test_a_delegation_that_would_already_be_over_is_refused(
     with pytest.raises(DelegationInvalid) as refused:
         await _grant(store, starts_at=NOW - timedelta(days=2), ends_at=NOW)
 
-    assert refused.value.field == "starts_at"
+    assert refused.value.field == "ends_at"
+    assert "must be later than now" in str(refused.value)
 
 
 # -- revoking -----------------------------------------------------------------------------------
