@@ -26,6 +26,7 @@ from api.server import serve
 from api.services import ApiServices
 from cli.main import app as cli_app
 from playbooks import load_playbook_catalog
+from store.delegations import DelegationStore
 from store.event_store import EventStore
 from store.identity import IdentityStore
 from store.projections import ProductProjection
@@ -168,6 +169,7 @@ async def live_api(
         identity=identity,
         projection=ProductProjection(app_pool, event_store),
         playbooks=load_playbook_catalog(),
+        delegations=DelegationStore(app_pool),
         clock=clock,
     )
     await identity.add_user(ADMIN, "Ann Admin", ["admin"])
