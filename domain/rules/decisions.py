@@ -126,11 +126,9 @@ def _conditions(
             f"a Conditional Go on gate '{context.gate_name}' still needs the sign-offs: "
             + "; ".join(f"{c.title}: {c.reason}" for c in unsigned),
         )
-    carried = [
-        f"{c.title}: {c.reason}"
-        for c in evaluation.unmet()
-        if c.kind not in (CriterionKind.SIGN_OFF, CriterionKind.CONDITION)
-    ]
+    # Conditions due at this gate and still unmet are carried too: passing the gate they were
+    # due at must not let them lapse.
+    carried = [f"{c.title}: {c.reason}" for c in evaluation.unmet(ignore_sign_offs=True)]
     origin = f"carried over from gate '{context.gate_name}'"
     texts = [*command.conditions, *(f"{origin}: {text}" for text in carried)]
     return tuple(Condition(condition_id=context.new_id(), text=text[:200]) for text in texts)

@@ -1,0 +1,587 @@
+"""The Stage-Gate vocabulary beyond Go: Conditional Go and its conditions, Kill, Hold and
+Resume, Recycle."""
+
+from typing import Any
+
+from domain.commands import DecideGate, GateOutcome
+from domain.events import (
+    Condition,
+    ConditionMet,
+    CriterionSnapshot,
+    GateDecided,
+    GateReviewVoided,
+    ProductKilled,
+    StageEntered,
+)
+from domain.gate_evaluation import CriterionKind, CriterionResult, evaluate_current_gate
+from domain.identity import ActorRef
+from domain.refusals import RefusalKind
+from domain.stages import Stage
+from domain.state import GateCondition, ProductState
+from tests.domain.dsl import (
+    EDSGER,
+    GRACE,
+    LINUS,
+    NOW,
+    PRODUCT_ID,
+    approve,
+    conditional_go,
+    evidence,
+    given,
+    go,
+    hold,
+    kill,
+    measure,
+    meet,
+    playbook,
+    recycle,
+    refusal,
+    register,
+    reject,
+    reopen,
+    request_review,
+    resume,
+    revoke,
+    then,
+    tick,
+    types,
+    when,
+    without_state_hashes,
+)
+
+GATEKEEPER = ActorRef(subject="grace", display_name="Grace Hopper", role="gatekeeper")
+INTERVIEWS: dict[str, Any] = {
+    "evidence": [{"key": "interview", "title": "customer interviews", "min_count": 2}]
+}
+# Discovery asks for two interviews; planning needs legal's sign-off.
+PB = playbook(version=5, discovery=INTERVIEWS, planning={"sign_offs": [{"role": "legal"}]})
+# Discovery asks for legal's sign-off and an activation rate (metrics may drift mid-review).
+SIGNED = playbook(
+    discovery={
+        "sign_offs": [{"role": "legal"}],
+        "metrics": [{"metric": "activation", "comparison": ">=", "threshold": 40}],
+    }
+)
+
+
+def at_stage(stage: Stage, pb: Any = None) -> ProductState:
+    state = given(register(pb or playbook()))
+    while state.stage is not stage:
+        state = then(state, go())
+    return state
+
+
+def criteria(state: ProductState) -> list[CriterionResult]:
+    evaluation = evaluate_current_gate(state)
+    assert evaluation is not None
+    return list(evaluation.criteria)
+
+
+def conditions_of(state: ProductState) -> list[GateCondition]:
+    return list(state.conditions)
+
+
+def conditionally_passed(*conditions: str) -> ProductState:
+    """Discovery passed with one interview short and the stated conditions; now in planning."""
+    return given(register(PB), evidence("interview"), conditional_go(*conditions))
+
+
+# -- Conditional Go ----------------------------------------------------------------------------
+
+
+def test_a_conditional_go_records_its_conditions_and_enters_the_next_stage() -> None:
+    state = given(register(PB), evidence("interview"), evidence("interview"))
+
+    events = without_state_hashes(
+        when(state, conditional_go("DPA signed with the pilot customer", reason="strong pull"))
+    )
+
+    assert events == [
+        GateDecided(
+            event_id="id-2",
+            product_id=PRODUCT_ID,
+            occurred_at=NOW,
+            actor=GATEKEEPER,
+            gate=Stage.DISCOVERY,
+            outcome=GateOutcome.CONDITIONAL_GO,
+            reason="strong pull",
+            automatic=False,
+            playbook_version=5,
+            criteria=(
+                CriterionSnapshot(
+                    kind="evidence",
+                    key="interview",
+                    passed=True,
+                    reason="2 of 2 customer interviews logged",
+                ),
+            ),
+            conditions=(Condition(condition_id="id-1", text="DPA signed with the pilot customer"),),
+        ),
+        StageEntered(
+            event_id="id-3",
+            product_id=PRODUCT_ID,
+            occurred_at=NOW,
+            actor=GATEKEEPER,
+            stage=Stage.PLANNING,
+            previous_stage=Stage.DISCOVERY,
+        ),
+    ]
+
+
+def test_a_conditional_go_carries_every_unmet_criterion_over_as_a_condition() -> None:
+    state = given(register(PB), evidence("interview"))
+
+    [decided, _] = when(state, conditional_go("DPA signed"))
+
+    assert isinstance(decided, GateDecided)
+    assert [c.text for c in decided.conditions] == [
+        "DPA signed",
+        "carried over from gate 'discovery': customer interviews: "
+        "1 of 2 customer interviews logged",
+    ]
+    assert len({c.condition_id for c in decided.conditions}) == 2
+
+
+def test_the_conditions_of_a_conditional_go_are_due_at_the_next_gate() -> None:
+    state = conditionally_passed("DPA signed")
+
+    assert state.stage is Stage.PLANNING
+    assert [(c.text[:10], c.imposed_at_gate, c.due_gate, c.met_by) for c in state.conditions] == [
+        ("DPA signed", Stage.DISCOVERY, Stage.PLANNING, None),
+        ("carried ov", Stage.DISCOVERY, Stage.PLANNING, None),
+    ]
+
+
+def test_a_conditional_go_without_conditions_is_refused() -> None:
+    state = given(register(PB), evidence("interview"), evidence("interview"))
+
+    refused = refusal(state, conditional_go())
+
+    assert refused.rule == "decision.conditions_required"
+    assert refused.kind is RefusalKind.INVALID
+    assert "Conditional Go on gate 'discovery'" in refused.message
+    assert "at least one condition" in refused.message
+
+
+def test_a_conditional_go_still_needs_the_sign_offs() -> None:
+    state = given(register(SIGNED), measure("activation", 50), request_review())
+
+    refused = refusal(state, conditional_go("DPA signed"))
+
+    assert refused.rule == "gate.sign_offs_unmet"
+    assert refused.kind is RefusalKind.CONFLICT
+    assert "Conditional Go on gate 'discovery'" in refused.message
+    assert "sign-off by legal: 0 of 1 approvals from legal (round 1)" in refused.message
+
+
+def test_a_conditional_go_without_any_review_names_the_missing_sign_offs() -> None:
+    refused = refusal(given(register(SIGNED)), conditional_go("DPA signed"))
+
+    assert refused.rule == "gate.sign_offs_unmet"
+    assert "sign-off by legal: no gate review requested yet" in refused.message
+
+
+def test_a_conditional_go_with_the_sign_offs_in_carries_a_metric_that_slipped() -> None:
+    state = given(
+        register(SIGNED),
+        measure("activation", 50),
+        request_review(),
+        approve(LINUS, "legal"),
+        measure("activation", 30),
+    )
+    assert refusal(state, go()).rule == "gate.criteria_unmet"
+
+    [decided, entered] = when(state, conditional_go("raise activation"))
+
+    assert isinstance(decided, GateDecided)
+    assert [c.text for c in decided.conditions] == [
+        "raise activation",
+        "carried over from gate 'discovery': activation rate: "
+        "activation rate is 30 %, needs >= 40 %",
+    ]
+    assert isinstance(entered, StageEntered)
+
+
+def test_a_conditional_go_is_refused_at_the_final_gate() -> None:
+    state = at_stage(Stage.SUNSET)
+
+    refused = refusal(state, conditional_go("migrate the last customer"))
+
+    assert refused.rule == "decision.conditional_go_at_final_gate"
+    assert refused.kind is RefusalKind.CONFLICT
+    assert "gate 'sunset' is the final gate" in refused.message
+
+
+def test_a_conditional_go_is_allowed_at_the_gate_before_the_final_one() -> None:
+    state = at_stage(Stage.MATURITY)
+
+    assert types(when(state, conditional_go("sunset plan agreed"))) == [
+        "GateDecided",
+        "StageEntered",
+    ]
+
+
+# -- conditions block the next gate until met --------------------------------------------------
+
+
+def test_an_unmet_condition_is_a_failing_criterion_of_the_next_gate() -> None:
+    state = conditionally_passed("DPA signed")
+    first = state.conditions[0]
+
+    [condition] = [c for c in criteria(state) if c.key == first.condition_id]
+
+    assert condition.kind is CriterionKind.CONDITION
+    assert condition.title == "DPA signed"
+    assert condition.passed is False
+    assert condition.reason == "condition of the Conditional Go at gate 'discovery' not met yet"
+
+
+def test_an_unmet_condition_blocks_go_and_review_requests_at_the_next_gate() -> None:
+    state = conditionally_passed("DPA signed")
+
+    refused_go = refusal(state, go())
+    refused_review = refusal(state, request_review())
+
+    assert refused_go.rule == "gate.criteria_unmet"
+    assert "DPA signed: condition of the Conditional Go at gate 'discovery' not met yet" in (
+        refused_go.message
+    )
+    assert refused_review.rule == "review.criteria_unmet"
+    assert "DPA signed" in refused_review.message
+
+
+def test_the_owner_meets_a_condition() -> None:
+    state = conditionally_passed("DPA signed")
+    condition_id = state.conditions[0].condition_id
+
+    events = when(state, meet(condition_id, note="signed on Friday"))
+    state = then(state, meet(condition_id, note="signed on Friday"))
+
+    assert events == [
+        ConditionMet(
+            event_id="id-1",
+            product_id=PRODUCT_ID,
+            occurred_at=NOW,
+            actor=ActorRef(subject="ada", display_name="Ada Lovelace"),
+            condition_id=condition_id,
+            note="signed on Friday",
+        )
+    ]
+    [met] = [c for c in criteria(state) if c.key == condition_id]
+    assert (met.passed, met.reason) == (True, "met by Ada Lovelace on 2026-03-02")
+    assert state.conditions[0].met_by is not None
+    assert state.conditions[0].note == "signed on Friday"
+
+
+def test_once_every_condition_is_met_the_next_gate_may_pass() -> None:
+    state = conditionally_passed("DPA signed")
+    for condition in state.conditions:
+        state = then(state, meet(condition.condition_id))
+    state = then(then(state, request_review()), approve(LINUS, "legal"))
+
+    assert types(when(state, go())) == ["GateDecided", "StageEntered"]
+
+
+def test_conditions_do_not_block_the_gate_where_they_were_imposed_again() -> None:
+    # Recycled back to discovery, the conditions are due at planning, not at discovery.
+    state = conditionally_passed("DPA signed")
+    state = then(state, recycle(Stage.DISCOVERY))
+
+    assert [c.kind for c in criteria(state)] == [CriterionKind.EVIDENCE]
+
+
+def test_meeting_an_unknown_condition_is_refused() -> None:
+    state = conditionally_passed("DPA signed")
+
+    refused = refusal(state, meet("no-such-condition"))
+
+    assert refused.rule == "condition.unknown"
+    assert refused.kind is RefusalKind.INVALID
+    assert "'no-such-condition'" in refused.message
+    assert f"product '{PRODUCT_ID}'" in refused.message
+
+
+def test_meeting_a_condition_twice_is_refused() -> None:
+    state = conditionally_passed("DPA signed")
+    condition_id = state.conditions[0].condition_id
+    state = then(state, meet(condition_id))
+
+    refused = refusal(state, meet(condition_id))
+
+    assert refused.rule == "condition.already_met"
+    assert refused.kind is RefusalKind.CONFLICT
+    assert "'DPA signed'" in refused.message
+    assert "Ada Lovelace" in refused.message
+
+
+def test_only_the_owner_meets_a_condition() -> None:
+    state = conditionally_passed("DPA signed")
+
+    refused = refusal(state, meet(state.conditions[0].condition_id, by=GRACE))
+
+    assert refused.rule == "condition.not_product_owner"
+    assert refused.kind is RefusalKind.FORBIDDEN
+    assert "product owner (Ada Lovelace)" in refused.message
+
+
+def test_conditions_still_unmet_at_a_later_conditional_go_are_carried_over_again() -> None:
+    # A Conditional Go on the gate the conditions were due at must not let them lapse.
+    pb = playbook(discovery=INTERVIEWS)
+    state = given(register(pb), evidence("interview"), evidence("interview"))
+    state = then(state, conditional_go("DPA signed"))
+    assert state.stage is Stage.PLANNING
+
+    [decided, _] = when(state, conditional_go("pricing agreed"))
+    state = then(state, conditional_go("pricing agreed"))
+
+    assert isinstance(decided, GateDecided)
+    assert [c.text for c in decided.conditions] == [
+        "pricing agreed",
+        "carried over from gate 'planning': DPA signed: "
+        "condition of the Conditional Go at gate 'discovery' not met yet",
+    ]
+    assert state.stage is Stage.DEVELOPMENT
+    refused = refusal(state, go())
+    assert refused.rule == "gate.criteria_unmet"
+    assert "DPA signed" in refused.message
+
+
+# -- Kill --------------------------------------------------------------------------------------
+
+
+def test_a_product_on_hold_may_still_be_killed() -> None:
+    state = given(register(PB), hold())
+
+    events = when(state, kill(reason="market gone"))
+    state = then(state, kill(reason="market gone"))
+
+    assert types(events) == ["GateDecided", "ProductKilled"]
+    assert isinstance(events[1], ProductKilled)
+    assert state.stage is Stage.KILLED
+    assert state.killed_reason == "market gone"
+
+
+# -- Hold and Resume ---------------------------------------------------------------------------
+
+
+def test_a_hold_is_recorded_and_freezes_the_product() -> None:
+    state = given(register(PB), evidence("interview"))
+
+    [event] = without_state_hashes(when(state, hold(reason="budget freeze")))
+    state = then(state, hold(reason="budget freeze"))
+
+    assert event == GateDecided(
+        event_id="id-1",
+        product_id=PRODUCT_ID,
+        occurred_at=NOW,
+        actor=GATEKEEPER,
+        gate=Stage.DISCOVERY,
+        outcome=GateOutcome.HOLD,
+        reason="budget freeze",
+        automatic=False,
+        playbook_version=5,
+        criteria=(
+            CriterionSnapshot(
+                kind="evidence",
+                key="interview",
+                passed=False,
+                reason="1 of 2 customer interviews logged",
+            ),
+        ),
+    )
+    assert (state.on_hold, state.hold_reason) == (True, "budget freeze")
+    assert state.stage is Stage.DISCOVERY
+
+
+def test_while_on_hold_every_command_but_resume_and_kill_is_refused() -> None:
+    pb = playbook(
+        discovery={
+            "sign_offs": [{"role": "legal"}, {"role": "finance"}],
+            "checklist": [{"key": "personas", "title": "Personas", "owner_role": "pm"}],
+            "evidence": [{"key": "interview", "title": "customer interviews"}],
+        }
+    )
+    state = given(
+        register(pb),
+        tick("personas"),
+        evidence("interview"),
+        request_review(),
+        approve(LINUS, "legal"),
+        hold(reason="budget freeze"),
+    )
+    commands: list[Any] = [
+        evidence("interview"),
+        tick("personas"),
+        reopen("personas"),
+        request_review(),
+        approve(EDSGER, "finance"),
+        revoke(LINUS),
+        go(),
+        conditional_go("anything"),
+        hold(),
+        recycle(Stage.DISCOVERY),
+        meet("any-condition"),
+    ]
+
+    for command in commands:
+        refused = refusal(state, command)
+
+        assert refused.rule == "product.on_hold", command
+        assert refused.kind is RefusalKind.CONFLICT
+        assert f"product '{PRODUCT_ID}' is on hold (budget freeze)" in refused.message
+        assert "resume it before" in refused.message
+
+
+def test_a_refusal_on_hold_says_what_was_being_attempted() -> None:
+    state = given(register(PB), hold())
+
+    assert "before submitting evidence" in refusal(state, evidence("interview")).message
+    assert "before a go decision" in refusal(state, go()).message
+    assert "before a recycle decision" in refusal(state, recycle(Stage.DISCOVERY)).message
+
+
+def test_resume_lifts_the_hold_and_work_continues() -> None:
+    state = given(register(PB), evidence("interview"), hold())
+
+    [event] = when(state, resume(reason="budget is back"))
+    state = then(state, resume(reason="budget is back"))
+
+    assert isinstance(event, GateDecided)
+    assert (event.outcome, event.reason, event.actor) == (
+        GateOutcome.RESUME,
+        "budget is back",
+        GATEKEEPER,
+    )
+    assert (state.on_hold, state.hold_reason) == (False, "")
+    assert types(when(state, evidence("interview"))) == ["EvidenceSubmitted"]
+
+
+def test_a_hold_keeps_the_open_review_and_its_sign_offs() -> None:
+    pb = playbook(discovery={"sign_offs": [{"role": "legal"}, {"role": "finance"}]})
+    state = given(register(pb), request_review(), approve(LINUS, "legal"), hold(), resume())
+
+    assert state.progress is not None
+    assert state.progress.review is not None
+    assert [s.voter for s in state.progress.review.sign_offs] == ["linus"]
+    assert types(when(state, approve(EDSGER, "finance"))) == ["SignOffGiven"]
+
+
+def test_resume_is_refused_when_the_product_is_not_on_hold() -> None:
+    refused = refusal(given(register(PB)), resume())
+
+    assert refused.rule == "decision.not_on_hold"
+    assert refused.kind is RefusalKind.CONFLICT
+    assert f"product '{PRODUCT_ID}' is not on hold" in refused.message
+
+
+def test_hold_and_resume_need_a_decider_role_and_a_reason() -> None:
+    on_hold = given(register(PB), hold())
+
+    for state, decision in (
+        (given(register(PB)), hold(by=LINUS)),
+        (on_hold, resume(by=LINUS)),
+    ):
+        refused = refusal(state, decision)
+        assert refused.rule == "decision.role_not_held"
+        assert "Linus Legal" in refused.message
+    for state, decision in ((given(register(PB)), hold(reason="")), (on_hold, resume(reason=""))):
+        refused = refusal(state, decision)
+        assert refused.rule == "decision.reason_required"
+        assert decision.outcome.value in refused.message
+
+
+# -- Recycle -----------------------------------------------------------------------------------
+
+
+def test_recycling_to_an_earlier_stage_records_the_target_and_reenters_it() -> None:
+    state = at_stage(Stage.DEVELOPMENT)
+
+    events = without_state_hashes(when(state, recycle(Stage.DISCOVERY, reason="wrong market")))
+    state = then(state, recycle(Stage.DISCOVERY))
+
+    assert types(events) == ["GateDecided", "StageEntered"]
+    decided, entered = events
+    assert isinstance(decided, GateDecided)
+    assert (decided.outcome, decided.gate, decided.recycle_to, decided.reason) == (
+        GateOutcome.RECYCLE,
+        Stage.DEVELOPMENT,
+        Stage.DISCOVERY,
+        "wrong market",
+    )
+    assert isinstance(entered, StageEntered)
+    assert (entered.previous_stage, entered.stage) == (Stage.DEVELOPMENT, Stage.DISCOVERY)
+    assert state.stage is Stage.DISCOVERY
+    assert [v.stage for v in state.history][-2:] == [Stage.DEVELOPMENT, Stage.DISCOVERY]
+
+
+def test_a_recycled_product_starts_the_gate_afresh() -> None:
+    state = given(register(PB), evidence("interview"))
+
+    state = then(state, recycle(Stage.DISCOVERY))
+
+    assert state.stage is Stage.DISCOVERY
+    assert state.progress is not None
+    assert state.progress.evidence == ()
+    assert state.progress.review is None
+    assert state.progress.closed_reviews == ()
+
+
+def test_recycling_closes_the_open_review_first() -> None:
+    pb = playbook(discovery={"sign_offs": [{"role": "legal"}, {"role": "finance"}]})
+    state = given(register(pb), request_review(), approve(LINUS, "legal"))
+
+    events = when(state, recycle(Stage.DISCOVERY))
+    state = then(state, recycle(Stage.DISCOVERY))
+
+    assert types(events) == ["GateReviewVoided", "GateDecided", "StageEntered"]
+    voided = events[0]
+    assert isinstance(voided, GateReviewVoided)
+    assert (voided.round, voided.reason) == (1, "recycled to discovery")
+    assert state.progress is not None
+    assert state.progress.review is None
+    refused = refusal(state, approve(EDSGER, "finance"))
+    assert refused.rule == "signoff.no_open_review"
+
+
+def test_recycling_does_not_void_a_rejected_round_again() -> None:
+    pb = playbook(discovery={"sign_offs": [{"role": "legal"}]})
+    state = given(register(pb), request_review(), reject(LINUS, "legal", "no DPA"))
+
+    assert types(when(state, recycle(Stage.DISCOVERY))) == ["GateDecided", "StageEntered"]
+
+
+def test_recycling_to_a_later_stage_or_to_none_is_refused() -> None:
+    state = at_stage(Stage.PLANNING)
+
+    for target in (Stage.DEVELOPMENT, Stage.RETIRED, Stage.KILLED, None):
+        refused = refusal(state, recycle(target))
+
+        assert refused.rule == "decision.recycle_target", target
+        assert refused.kind is RefusalKind.INVALID
+        assert "at or before 'planning'" in refused.message
+        assert "one of discovery, planning" in refused.message
+
+
+def test_a_recycle_target_on_another_outcome_is_ignored() -> None:
+    state = given(register(PB), evidence("interview"), evidence("interview"))
+    command = DecideGate(
+        actor=GRACE, outcome=GateOutcome.GO, reason="go", recycle_to=Stage.DISCOVERY
+    )
+
+    decided = when(state, command)[0]
+
+    assert isinstance(decided, GateDecided)
+    assert decided.recycle_to is None
+
+
+def test_a_person_s_recycle_is_not_overridden_by_an_automatic_pass() -> None:
+    # Discovery has nothing to gather and passes by itself; a person sends the product back.
+    pb = playbook(discovery={"auto_decision": "when_criteria_hold"})
+    state = given(register(pb))
+    assert state.stage is Stage.PLANNING
+
+    events = when(state, recycle(Stage.DISCOVERY))
+    state = then(state, recycle(Stage.DISCOVERY))
+
+    assert types(events) == ["GateDecided", "StageEntered"]
+    assert state.stage is Stage.DISCOVERY
