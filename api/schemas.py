@@ -6,12 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.approvals import PendingSignOff
 from domain.commands import GateOutcome, Verdict
 from domain.gate_evaluation import GateEvaluation
 from domain.identity import DisplayName, Key, ProductId, RoleName, Subject
 from domain.stages import Stage
-from domain.state import GateReview, MetricReading, StageVisit
+from domain.state import GateCondition, GateReview, MetricReading, StageVisit
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -65,16 +64,41 @@ class ReviewRequest(_Input):
 
 
 class SignOffRequest(_Input):
-    verdict: Verdict
+    verdict: Verdict = Field(
+        description="approve, reject (reason required) or review (read, neither for nor against)"
+    )
     role: RoleName | None = Field(
         default=None, description="Role you sign in; may be left out when you hold only one."
     )
     reason: LongText = ""
+    on_behalf_of: Subject | None = Field(
+        default=None,
+        description="Sign for this person under their active delegation to you.",
+    )
+
+
+class RevokeSignOffRequest(_Input):
+    reason: RequiredText
 
 
 class DecisionRequest(_Input):
     outcome: GateOutcome
     reason: RequiredText
+    conditions: list[ShortText] = Field(
+        default_factory=list, max_length=20, description="For conditional_go."
+    )
+    recycle_to: Stage | None = Field(default=None, description="For recycle.")
+
+
+class ConditionMetRequest(_Input):
+    note: LongText = ""
+
+
+class WaitingRole(BaseModel):
+    role: str
+    approvals: int
+    needed: int
+    optional: bool
 
 
 class EventSummary(BaseModel):
@@ -110,6 +134,16 @@ class ProductDetail(BaseModel):
     history: list[StageVisit]
     gate: GateEvaluation | None
     review: GateReview | None
+    waiting_for: list[WaitingRole] = Field(
+        default_factory=list, description="Sign-off roles of the open review still short."
+    )
+    blocked_by: list[str] = Field(
+        default_factory=list, description="Why the gate cannot pass now, one line each."
+    )
+    on_hold: bool = False
+    hold_reason: str = ""
+    conditions: list[GateCondition] = Field(default_factory=list)
+    next_review_alarm: datetime | None = None
     metrics: dict[str, MetricReading]
 
 
@@ -145,10 +179,6 @@ class Trail(BaseModel):
     product_id: str
     events: list[TrailEvent]
     next_after: int | None
-
-
-class Approvals(BaseModel):
-    pending: list[PendingSignOff]
 
 
 class UserIn(_Input):

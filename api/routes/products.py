@@ -9,6 +9,7 @@ from api.errors import ApiRefusal, ErrorBody
 from api.schemas import (
     ChecklistRequest,
     CommandResult,
+    ConditionMetRequest,
     DecisionRequest,
     EventSummary,
     EvidenceRequest,
@@ -19,9 +20,11 @@ from api.schemas import (
     ProductSummaryOut,
     RegisterProductRequest,
     ReviewRequest,
+    RevokeSignOffRequest,
     SignOffRequest,
     Trail,
     TrailEvent,
+    WaitingRole,
 )
 from api.services import ApiServices
 from domain.commands import (
@@ -29,12 +32,15 @@ from domain.commands import (
     CompleteChecklistItem,
     DecideGate,
     GiveSignOff,
+    MeetCondition,
     RecordMetric,
     RegisterProduct,
     ReopenChecklistItem,
     RequestGateReview,
+    RevokeSignOff,
     SubmitEvidence,
 )
+from domain.delegation import Delegation
 from domain.identity import Actor
 from domain.stages import Stage
 from workflows.contracts import CommandReceipt, stream_id_for
@@ -138,6 +144,21 @@ async def show_product(
     if not state.is_registered or state.playbook is None or state.stage is None:
         raise ApiRefusal(404, "product.not_registered", f"product '{product_id}' is not registered")
     status = {Stage.RETIRED: "retired", Stage.KILLED: "killed"}.get(state.stage, "active")
+    review = state.progress.review if state.progress else None
+    gate = state.current_gate()
+    waiting = [
+        WaitingRole(
+            role=r.role,
+            approvals=len(review.approvals_in(r.role)),
+            needed=r.min_approvals,
+            optional=r.optional,
+        )
+        for r in (gate.sign_offs if gate and review else ())
+        if review is not None and len(review.approvals_in(r.role)) < r.min_approvals
+    ]
+    blocked = [f"{c.title}: {c.reason}" for c in view.gate.unmet()] if view.gate else []
+    if state.on_hold:
+        blocked.insert(0, f"on hold: {state.hold_reason}")
     return ProductDetail(
         product_id=product_id,
         name=state.name,
@@ -154,7 +175,13 @@ async def show_product(
         ),
         history=list(state.history),
         gate=view.gate,
-        review=state.progress.review if state.progress else None,
+        review=review,
+        waiting_for=waiting,
+        blocked_by=blocked,
+        on_hold=state.on_hold,
+        hold_reason=state.hold_reason,
+        conditions=list(state.conditions),
+        next_review_alarm=view.next_review_alarm,
         metrics=state.metrics,
     )
 
@@ -216,14 +243,57 @@ async def request_review(
 async def sign_off(
     product_id: ProductIdPath, body: SignOffRequest, caller: Caller, services: Services
 ) -> CommandResult:
-    """Approve or reject the open review, in one of your roles."""
-    role = body.role or await _only_role_for_gate(services, product_id, caller)
-    if not caller.holds(role):
-        raise ApiRefusal(
-            403, "signoff.role_not_held", f"{caller.display_name} does not hold role '{role}'"
-        )
-    command = GiveSignOff(actor=caller, role=role, verdict=body.verdict, reason=body.reason)
+    """Approve, reject or mark as reviewed the open review, in one of your roles, or for
+    someone away under their delegation to you (`on_behalf_of`)."""
+    delegation = None
+    if body.on_behalf_of is not None:
+        delegation = await _delegation(services, caller, body.on_behalf_of, body.role)
+        role = delegation.role
+    else:
+        role = body.role or await _only_role_for_gate(services, product_id, caller)
+        if not caller.holds(role):
+            raise ApiRefusal(
+                403, "signoff.role_not_held", f"{caller.display_name} does not hold role '{role}'"
+            )
+    command = GiveSignOff(
+        actor=caller, role=role, verdict=body.verdict, reason=body.reason, delegation=delegation
+    )
     return await _send(services, product_id, command)
+
+
+async def _delegation(
+    services: ApiServices, caller: Actor, principal: str, role: str | None
+) -> Delegation:
+    if services.delegations is None:
+        raise ApiRefusal(503, "delegations.unavailable", "delegations are not configured")
+    now = services.clock()
+    if role is not None:
+        found = await services.delegations.active_for(caller.subject, principal, role, now)
+        candidates = [found] if found else []
+    else:
+        received = await services.delegations.active_received(caller.subject, at=now)
+        candidates = [d for d in received if d.principal == principal]
+    if not candidates:
+        raise ApiRefusal(
+            403,
+            "signoff.no_delegation",
+            f"{caller.display_name} holds no active delegation from '{principal}'"
+            + (f" for role '{role}'" if role else ""),
+        )
+    if len(candidates) > 1:
+        roles = ", ".join(d.role for d in candidates)
+        raise ApiRefusal(
+            422, "signoff.role_ambiguous", f"'{principal}' delegated {roles}; say which role"
+        )
+    return candidates[0]
+
+
+@router.post("/products/{product_id}/gate/signoffs/revoke", responses=REFUSALS)
+async def revoke_sign_off(
+    product_id: ProductIdPath, body: RevokeSignOffRequest, caller: Caller, services: Services
+) -> CommandResult:
+    """Withdraw your sign-off (and any you gave for others) while the gate is undecided."""
+    return await _send(services, product_id, RevokeSignOff(actor=caller, reason=body.reason))
 
 
 async def _only_role_for_gate(services: ApiServices, product_id: str, caller: Actor) -> str:
@@ -248,8 +318,28 @@ async def _only_role_for_gate(services: ApiServices, product_id: str, caller: Ac
 async def decide_gate(
     product_id: ProductIdPath, body: DecisionRequest, caller: Caller, services: Services
 ) -> CommandResult:
-    """Go or Kill, with a reason, by a holder of one of the gate's decider roles."""
-    command = DecideGate(actor=caller, outcome=body.outcome, reason=body.reason)
+    """Go, Conditional Go (with `conditions`), Kill, Hold, Resume or Recycle (with
+    `recycle_to`), with a reason, by a holder of one of the gate's decider roles."""
+    command = DecideGate(
+        actor=caller,
+        outcome=body.outcome,
+        reason=body.reason,
+        conditions=tuple(body.conditions),
+        recycle_to=body.recycle_to,
+    )
+    return await _send(services, product_id, command)
+
+
+@router.post("/products/{product_id}/conditions/{condition_id}", responses=REFUSALS)
+async def meet_condition(
+    product_id: ProductIdPath,
+    condition_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")],
+    body: ConditionMetRequest,
+    caller: Caller,
+    services: Services,
+) -> CommandResult:
+    """Record a condition of a Conditional Go as met (the product owner)."""
+    command = MeetCondition(actor=caller, condition_id=condition_id, note=body.note)
     return await _send(services, product_id, command)
 
 

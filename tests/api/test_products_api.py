@@ -161,3 +161,40 @@ async def test_the_installed_playbooks_are_listed(api: ApiHarness, people: Peopl
     [default] = response.json()
     assert (default["name"], default["version"]) == ("default", 1)
     assert default["fingerprint"] == api.services.playbooks["default"].fingerprint()
+
+
+async def test_a_conditional_go_blocks_the_next_gate_until_the_owner_meets_the_condition(
+    api: ApiHarness, people: People, product_id: str
+) -> None:
+    await register(api, people, product_id)
+    state = (await api.services.products.view(product_id)).state
+    for command in commands_to_meet_criteria(state):
+        assert (await send(api.http, people, product_id, command)).status_code == 200
+    owner = await people.headers(OWNER)
+    await api.http.post(f"/products/{product_id}/gate/review", json={}, headers=owner)
+    lead = await api.person("lead-grace", ["product-lead"], "Grace Okafor")
+    await api.http.post(
+        f"/products/{product_id}/gate/signoffs", json={"verdict": "approve"}, headers=lead
+    )
+
+    decided = await api.http.post(
+        f"/products/{product_id}/gate/decision",
+        json={"outcome": "conditional_go", "reason": "go", "conditions": ["Validate pricing"]},
+        headers=lead,
+    )
+    detail = (await api.http.get(f"/products/{product_id}", headers=owner)).json()
+    [condition] = detail["conditions"]
+    blocked = [c for c in detail["gate"]["criteria"] if c["kind"] == "condition"]
+    met = await api.http.post(
+        f"/products/{product_id}/conditions/{condition['condition_id']}",
+        json={"note": "pricing survey done"},
+        headers=owner,
+    )
+    after = (await api.http.get(f"/products/{product_id}", headers=owner)).json()
+
+    assert decided.status_code == 200, decided.text
+    assert detail["stage"] == "planning"
+    assert [(c["title"], c["passed"]) for c in blocked] == [("Validate pricing", False)]
+    assert met.status_code == 200, met.text
+    assert [c["passed"] for c in after["gate"]["criteria"] if c["kind"] == "condition"] == [True]
+    assert after["conditions"][0]["met_by"]["subject"] == OWNER.subject
