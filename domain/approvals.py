@@ -31,9 +31,13 @@ def sign_offs_awaiting(state: ProductState, actor: Actor) -> list[PendingSignOff
     if gate is None or progress is None or progress.review is None or state.stage is None:
         return []
     review = progress.review
+    if state.on_hold:  # only Resume and Kill are accepted until the hold is lifted
+        return []
     if review.rejection() is not None or review.has_signed(actor.subject):
         return []
     if review.requested_by.subject == actor.subject:
+        return []
+    if not gate.review.owner_may_sign and actor.subject == state.owner:
         return []
     assert state.product_id is not None
     pending = []
