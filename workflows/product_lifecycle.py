@@ -112,8 +112,9 @@ class ProductLifecycleWorkflow:
             if alarm is None or alarm > workflow.now():
                 wait = None if alarm is None else alarm - workflow.now()
                 await self._wait(partial(self._should_wake, alarm), wait)
-            if alarm is not None and workflow.now() >= alarm:
-                await self._on_review_alarm()
+            if alarm is not None and workflow.now() >= alarm and not await self._on_review_alarm():
+                # The domain saw nothing to do at this alarm; never spin on it, wait for a change.
+                await workflow.wait_condition(partial(self._should_wake, alarm))
             await self._send_notices()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_notices()
@@ -135,9 +136,11 @@ class ProductLifecycleWorkflow:
             or info.get_current_history_length() > HISTORY_BOUND
         )
 
-    async def _on_review_alarm(self) -> None:
+    async def _on_review_alarm(self) -> bool:
         """The durable timer fired: the deadline first, then reminders; each decides as the
-        engine itself and changes nothing when the review has moved on."""
+        engine itself and changes nothing when the review has moved on. True if anything
+        happened."""
+        happened = False
         for command in (
             EnforceReviewDeadline(actor=SYSTEM_ACTOR),
             RemindApprovers(actor=SYSTEM_ACTOR),
@@ -147,6 +150,8 @@ class ProductLifecycleWorkflow:
                 if events:
                     await self._append(events, command)
                     self._fold(events)
+                    happened = True
+        return happened
 
     async def _send_notices(self) -> None:
         """Tell people what happened. A failing channel never blocks or fails the product:
