@@ -29,19 +29,21 @@ def notices_for(events: list[Event], state: ProductState) -> list[Notification]:
         common = {**base, "notification_id": f"{event.event_id}", "occurred_at": event.occurred_at}
         match event:
             case GateReviewRequested():
+                # One approval request per role the gate asks, each its own notification.
                 due = f"; due {event.due_at:%Y-%m-%d %H:%M} UTC" if event.due_at else ""
-                notices.append(
-                    Notification(
-                        **common,
-                        kind="approval_requested",
-                        gate=event.gate,
-                        round=event.round,
-                        recipient_roles=required,
-                        headline=f"{state.name}: your sign-off is requested on the "
-                        f"{event.gate} gate (round {event.round}){due}",
-                        body=event.note,
+                for role in required:
+                    notices.append(
+                        Notification(
+                            **{**common, "notification_id": f"{event.event_id}:{role}"},
+                            kind="approval_requested",
+                            gate=event.gate,
+                            round=event.round,
+                            recipient_roles=[role],
+                            headline=f"{state.name}: your sign-off as {role} is requested on "
+                            f"the {event.gate} gate (round {event.round}){due}",
+                            body=event.note,
+                        )
                     )
-                )
             case ApproversReminded():
                 notices.append(
                     Notification(

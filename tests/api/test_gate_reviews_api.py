@@ -1,6 +1,7 @@
 """Gate reviews over HTTP: quorum, segregation, delegation, the decisions of Stage-Gate, and a
 product page that says who signed, who is missing, when it is due and why it is blocked."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -108,6 +109,25 @@ async def test_two_approvers_of_one_role_and_one_of_another_reach_quorum_and_the
     assert all(len(s["data"]["gate_state_hash"]) == 64 for s in signatures)
     decided = next(e for e in trail["events"] if e["type"] == "GateDecided")
     assert decided["data"]["automatic"] is True
+
+
+async def test_opening_a_review_sends_one_approval_request_per_role(
+    installed: ApiHarness, product_id: str
+) -> None:
+    api = installed
+    await in_review(api, product_id)
+    assert api.services.outbox is not None
+
+    requests = []
+    for _ in range(200):
+        requests = await api.services.outbox.list(product_id=product_id, kind="approval_requested")
+        if len(requests) == 3:
+            break
+        await asyncio.sleep(0.05)
+
+    assert sorted(r.recipient_roles[0] for r in requests) == ["finance", "legal", "product-lead"]
+    assert all(r.delivered_at is not None for r in requests)
+    assert all("due" in r.headline for r in requests)
 
 
 async def test_the_requester_cannot_approve_even_holding_the_role(
