@@ -219,7 +219,7 @@ def test_a_person_with_two_roles_counts_only_in_the_role_they_signed_in() -> Non
     assert "approve as legal" in refused.message
 
 
-def test_a_person_who_rejected_in_one_role_may_not_approve_in_another() -> None:
+def test_a_rejection_in_an_optional_role_closes_the_round_to_further_votes() -> None:
     pb = playbook(
         discovery={"sign_offs": [{"role": "legal"}, {"role": "finance", "optional": True}]}
     )

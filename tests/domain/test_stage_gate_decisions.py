@@ -3,7 +3,7 @@ Resume, Recycle."""
 
 from typing import Any
 
-from domain.commands import DecideGate, GateOutcome
+from domain.commands import GateOutcome
 from domain.events import (
     Condition,
     ConditionMet,
@@ -562,19 +562,7 @@ def test_recycling_to_a_later_stage_or_to_none_is_refused() -> None:
         assert "one of discovery, planning" in refused.message
 
 
-def test_a_recycle_target_on_another_outcome_is_ignored() -> None:
-    state = given(register(PB), evidence("interview"), evidence("interview"))
-    command = DecideGate(
-        actor=GRACE, outcome=GateOutcome.GO, reason="go", recycle_to=Stage.DISCOVERY
-    )
-
-    decided = when(state, command)[0]
-
-    assert isinstance(decided, GateDecided)
-    assert decided.recycle_to is None
-
-
-def test_a_person_s_recycle_is_not_overridden_by_an_automatic_pass() -> None:
+def test_a_persons_recycle_is_not_overridden_by_an_automatic_pass() -> None:
     # Discovery has nothing to gather and passes by itself; a person sends the product back.
     pb = playbook(discovery={"auto_decision": "when_criteria_hold"})
     state = given(register(pb))
