@@ -191,14 +191,20 @@ def _signed_by(signature: SignOffRecord) -> str:
 
 
 def gate_state_hash(evaluation: GateEvaluation, progress: GateProgress) -> str:
-    """SHA-256 of what a signature or decision refers to: every criterion's result, the exact
-    evidence and checklist ticks, and the review round. A signature carries it, so it cannot
-    be moved to other evidence without the mismatch showing."""
+    """SHA-256 of what a signature or decision refers to: every criterion's result but the
+    sign-offs themselves, the exact evidence and checklist ticks, and the review round. A
+    signature carries it, so it cannot be moved to other evidence without the mismatch
+    showing."""
     review = progress.review
     document = {
         "gate": evaluation.gate.value,
         "round": review.round if review else 0,
-        "criteria": [[c.kind.value, c.key, c.passed, c.reason] for c in evaluation.criteria],
+        # Sign-offs are left out so every signer of a round signs the same facts.
+        "criteria": [
+            [c.kind.value, c.key, c.passed, c.reason]
+            for c in evaluation.criteria
+            if c.kind is not CriterionKind.SIGN_OFF
+        ],
         "evidence": sorted(e.evidence_id for e in progress.evidence),
         "checklist": sorted(
             [key, tick.done_at.isoformat()] for key, tick in progress.checklist.items()

@@ -44,6 +44,18 @@ def decide_gate(context: CommandContext, command: DecideGate) -> list[Event]:
             f"a {command.outcome.value} decision on gate '{context.gate_name}' needs a reason",
             RefusalKind.INVALID,
         )
+    if command.conditions and command.outcome is not GateOutcome.CONDITIONAL_GO:
+        raise CommandRefused(
+            "decision.conditions_only_for_conditional_go",
+            f"conditions belong to a Conditional Go, not to a {command.outcome.value} decision",
+            RefusalKind.INVALID,
+        )
+    if command.recycle_to is not None and command.outcome is not GateOutcome.RECYCLE:
+        raise CommandRefused(
+            "decision.recycle_to_only_for_recycle",
+            f"a target stage belongs to a Recycle, not to a {command.outcome.value} decision",
+            RefusalKind.INVALID,
+        )
     if command.outcome is GateOutcome.RESUME:
         if not context.state.on_hold:
             raise CommandRefused(

@@ -3,7 +3,7 @@ Resume, Recycle."""
 
 from typing import Any
 
-from domain.commands import GateOutcome
+from domain.commands import DecideGate, GateOutcome
 from domain.events import (
     Condition,
     ConditionMet,
@@ -573,3 +573,29 @@ def test_a_persons_recycle_is_not_overridden_by_an_automatic_pass() -> None:
 
     assert types(events) == ["GateDecided", "StageEntered"]
     assert state.stage is Stage.DISCOVERY
+
+
+def test_conditions_or_a_target_stage_on_the_wrong_outcome_are_refused() -> None:
+    state = given(register(playbook()))
+
+    with_conditions = refusal(
+        state,
+        DecideGate(actor=GRACE, outcome=GateOutcome.GO, reason="go", conditions=("Sign the DPA",)),
+    )
+    with_target = refusal(
+        state,
+        DecideGate(
+            actor=GRACE, outcome=GateOutcome.HOLD, reason="wait", recycle_to=Stage.DISCOVERY
+        ),
+    )
+
+    assert (with_conditions.rule, with_conditions.kind) == (
+        "decision.conditions_only_for_conditional_go",
+        RefusalKind.INVALID,
+    )
+    assert "go decision" in with_conditions.message
+    assert (with_target.rule, with_target.kind) == (
+        "decision.recycle_to_only_for_recycle",
+        RefusalKind.INVALID,
+    )
+    assert "hold decision" in with_target.message
