@@ -176,7 +176,10 @@ def _changes(state: ProductState, event: Event) -> dict[str, object]:
             )
             closed = progress.closed_reviews + ((progress.review,) if progress.review else ())
             update = {"review": review, "rounds": event.round, "closed_reviews": closed}
-            return {"progress": progress.model_copy(update=update)}
+            return {
+                "progress": progress.model_copy(update=update),
+                "review_rounds": {**state.review_rounds, event.gate: event.round},
+            }
         case SignOffGiven():
             signature = SignOffRecord(
                 signer=event.actor,

@@ -128,6 +128,8 @@ class ProductState(_Frozen):
     on_hold: bool = False
     hold_reason: str = ""
     conditions: tuple[GateCondition, ...] = ()
+    # The last review round per gate, kept across Recycles so (gate, round) names one round.
+    review_rounds: dict[Stage, int] = {}
 
     @property
     def is_registered(self) -> bool:

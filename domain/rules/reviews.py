@@ -61,7 +61,7 @@ def request_review(context: CommandContext, command: RequestGateReview) -> list[
         GateReviewRequested(
             **context.stamp(),
             gate=context.gate_name,
-            round=context.progress.rounds + 1,
+            round=context.state.review_rounds.get(context.gate_name, 0) + 1,
             note=command.note,
             due_at=context.now + sla if sla is not None else None,
         )

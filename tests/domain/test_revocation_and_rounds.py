@@ -1,7 +1,7 @@
 """Withdrawing one's own sign-off while the gate is undecided, and review rounds that close
 when the facts they were asked on change (their sign-offs kept for the record)."""
 
-from domain.commands import Verdict
+from domain.commands import DecideGate, GateOutcome, Verdict
 from domain.events import (
     ChecklistItemCompleted,
     ChecklistItemReopened,
@@ -17,6 +17,7 @@ from domain.stages import Stage
 from domain.state import GateProgress, GateReview, ProductState
 from tests.domain.dsl import (
     EDSGER,
+    GRACE,
     LINUS,
     MARGARET,
     NOW,
@@ -339,3 +340,19 @@ def test_a_rejected_round_moves_to_the_closed_reviews_when_the_next_round_opens(
 
 def test_evidence_without_an_open_review_voids_nothing() -> None:
     assert types(when(given(*READY), evidence("interview"))) == ["EvidenceSubmitted"]
+
+
+def test_round_numbers_keep_counting_after_a_recycle_to_the_same_stage() -> None:
+    pb = playbook(discovery={"sign_offs": [{"role": "legal"}]})
+    state = given(
+        register(pb),
+        request_review(),
+        DecideGate(
+            actor=GRACE, outcome=GateOutcome.RECYCLE, reason="redo", recycle_to=Stage.DISCOVERY
+        ),
+    )
+
+    [requested] = when(state, request_review())
+
+    assert isinstance(requested, GateReviewRequested)
+    assert requested.round == 2
