@@ -31,11 +31,12 @@ from domain.state import GateReview
 
 def request_review(context: CommandContext, command: RequestGateReview) -> list[Event]:
     context.require_active("requesting a review")
-    if not context.is_owner():
+    deciders = context.gate.decider_roles
+    if not (context.is_owner() or any(context.actor.holds(r) for r in deciders)):
         raise CommandRefused(
             "review.not_product_owner",
-            f"only the product owner ({context.state.owner_name}) may request a review of gate "
-            f"'{context.gate_name}'",
+            f"only the product owner ({context.state.owner_name}) or a decider "
+            f"({', '.join(deciders)}) may request a review of gate '{context.gate_name}'",
             RefusalKind.FORBIDDEN,
         )
     if not context.gate.sign_offs:

@@ -302,3 +302,15 @@ def test_the_owner_who_is_also_a_gatekeeper_may_not_sign_their_own_review() -> N
     refused = refusal(state, approve(ADA_THE_GATEKEEPER, "gatekeeper"))
 
     assert refused.rule == "signoff.self_approval"
+
+
+def test_a_decider_may_convene_a_review_and_then_an_excluded_owner_may_not_sign() -> None:
+    pb = playbook(
+        discovery={"sign_offs": [{"role": "pm"}], "review": {"owner_may_sign": False}},
+    )
+    state = given(register(pb), request_review(by=GRACE))
+
+    refused = refusal(state, approve(ADA, "pm"))
+
+    assert (refused.rule, refused.kind) == ("signoff.owner_excluded", RefusalKind.FORBIDDEN)
+    assert "Ada Lovelace" in refused.message
