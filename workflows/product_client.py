@@ -4,6 +4,10 @@ It turns Temporal's failure shapes back into the domain's `CommandRefused`, so e
 maps a refusal the same way whether a validator, a handler or the server said no.
 """
 
+import asyncio
+import random
+import time
+import uuid
 from typing import Any
 
 from temporalio.client import (
@@ -53,9 +57,10 @@ _UPDATE_FOR: dict[type[Any], Any] = {
 
 
 class ProductLifecycleClient:
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, task_queue: str, *, busy_patience: float = 30.0) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._busy_patience = busy_patience
 
     @property
     def task_queue(self) -> str:
@@ -93,21 +98,36 @@ class ProductLifecycleClient:
     async def execute(
         self, product_id: str, command: Command, *, update_id: str | None = None
     ) -> CommandReceipt:
-        """Sends a command; `update_id` makes a client retry apply at most once."""
+        """Sends a command; `update_id` makes a client retry apply at most once.
+
+        Temporal refuses more than a few in-flight updates per workflow; when a crowd acts on
+        one product at once, each command waits its turn (jittered backoff, bounded by
+        `busy_patience`) instead of surfacing the server's limit. The same update id is reused
+        across attempts, so a retry is never applied twice."""
         if isinstance(command, RegisterProduct):
             return await self.register(command)
         handle = self._client.get_workflow_handle(workflow_id_for(product_id))
-        try:
-            receipt: CommandReceipt = await handle.execute_update(
-                _UPDATE_FOR[type(command)], command, id=update_id
-            )
-        except WorkflowUpdateFailedError as error:
-            raise _refusal_from(error) from None
-        except RPCError as error:
-            if error.status is RPCStatusCode.NOT_FOUND:
-                raise await self._why_not_found(product_id) from None
-            raise
-        return receipt
+        update_id = update_id or str(uuid.uuid4())
+        deadline = time.monotonic() + self._busy_patience
+        pause = 0.05
+        while True:
+            try:
+                receipt: CommandReceipt = await handle.execute_update(
+                    _UPDATE_FOR[type(command)], command, id=update_id
+                )
+            except WorkflowUpdateFailedError as error:
+                raise _refusal_from(error) from None
+            except RPCError as error:
+                if error.status is RPCStatusCode.NOT_FOUND:
+                    raise await self._why_not_found(product_id) from None
+                if error.status is RPCStatusCode.RESOURCE_EXHAUSTED and (
+                    time.monotonic() + pause < deadline
+                ):
+                    await asyncio.sleep(pause * (0.5 + random.random()))
+                    pause = min(pause * 2, 1.0)
+                    continue
+                raise
+            return receipt
 
     async def view(self, product_id: str) -> ProductView:
         handle = self._client.get_workflow_handle(workflow_id_for(product_id))
