@@ -13,12 +13,17 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import error_response, install_error_handlers
 from api.routes import admin, approvals, delegations, notifications, products
 from api.services import ApiServices
+from api.web import install_web
 
 log = structlog.get_logger("lifecycle.api")
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
-def create_app(services: ApiServices, *, run_projector: bool = False) -> FastAPI:
+def create_app(
+    services: ApiServices, *, run_projector: bool = False, session_secret: str | None = None
+) -> FastAPI:
+    """`session_secret` signs the web pages' session cookies; None: a random one per app."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         projector = asyncio.create_task(services.projection.run()) if run_projector else None
@@ -43,6 +48,7 @@ def create_app(services: ApiServices, *, run_projector: bool = False) -> FastAPI
     app.include_router(admin.router)
     app.include_router(delegations.router)
     app.include_router(notifications.router)
+    install_web(app, session_secret=session_secret)
 
     @app.middleware("http")
     async def answer_every_request(

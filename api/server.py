@@ -59,7 +59,9 @@ def build_api(settings: Settings, client: Client, pool: asyncpg.Pool) -> ApiProc
         delegations=DelegationStore(pool),
         outbox=NotificationOutbox(pool),
     )
-    return ApiProcess(app=create_app(services, run_projector=True), services=services)
+    secret = settings.session_secret.get_secret_value() if settings.session_secret else None
+    app = create_app(services, run_projector=True, session_secret=secret)
+    return ApiProcess(app=app, services=services)
 
 
 class _ServerWithoutSignals(uvicorn.Server):

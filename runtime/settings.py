@@ -1,8 +1,9 @@
 """Configuration from the environment, in one place, validated at start-up."""
 
+import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,3 +28,14 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = Field(default=None, validation_alias="LIFECYCLE_OIDC_JWKS_URL")
     oidc_roles_claim: str = Field(default="roles", validation_alias="LIFECYCLE_OIDC_ROLES_CLAIM")
     oidc_name_claim: str = Field(default="name", validation_alias="LIFECYCLE_OIDC_NAME_CLAIM")
+    session_secret: SecretStr | None = Field(
+        default=None, validation_alias="LIFECYCLE_SESSION_SECRET"
+    )
+
+    @model_validator(mode="after")
+    def _session_secret_or_random(self) -> "Settings":
+        """Web sessions are signed with this key. Unset: a random one per start, so sessions
+        end when the process restarts; set it to keep them across restarts and processes."""
+        if self.session_secret is None:
+            self.session_secret = SecretStr(secrets.token_urlsafe(32))
+        return self

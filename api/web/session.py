@@ -1,0 +1,116 @@
+"""The web pages' session: a signed cookie, a CSRF synchronizer token, the security headers.
+
+The cookie holds the API token the person pasted at sign-in, the session's CSRF token and a
+one-shot notice for the next page. It is signed (itsdangerous, with a timestamp: a session
+lasts at most `SESSION_MAX_AGE`), HttpOnly, SameSite=Lax, and Secure when served over https.
+The token is authenticated again on every request, so revoking or expiring it ends the session
+at once, and roles changed by an admin apply on the next page.
+
+Every state-changing form carries the session's CSRF token in a hidden field; a POST whose
+field does not match (or that comes from another origin) is refused with a 403 page.
+"""
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+COOKIE_NAME = "lifecycle_session"
+SESSION_MAX_AGE = 12 * 60 * 60  # seconds
+CSRF_FIELD = "csrf_token"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def add_security_headers(response: Response, *, private: bool = True) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    if private:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@dataclass
+class WebSession:
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    token: str | None = None
+    notice: str | None = None
+    changed: bool = False
+
+    def csrf_matches(self, sent: object) -> bool:
+        return isinstance(sent, str) and hmac.compare_digest(sent.encode(), self.csrf.encode())
+
+    def take_notice(self) -> str | None:
+        notice, self.notice = self.notice, None
+        if notice is not None:
+            self.changed = True
+        return notice
+
+    def say(self, notice: str) -> None:
+        self.notice, self.changed = notice, True
+
+
+class SessionCodec:
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt="lifecycle.web.session")
+
+    def read(self, request: Request) -> WebSession:
+        """The request's session, or a fresh anonymous one (marked changed, so it is sent)."""
+        raw = request.cookies.get(COOKIE_NAME)
+        if raw:
+            try:
+                data: Any = self._serializer.loads(raw, max_age=SESSION_MAX_AGE)
+            except BadSignature:
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("c"), str):
+                token, notice = data.get("t"), data.get("n")
+                return WebSession(
+                    csrf=data["c"],
+                    token=token if isinstance(token, str) else None,
+                    notice=notice if isinstance(notice, str) else None,
+                )
+        return WebSession(changed=True)
+
+    def write(self, request: Request, response: Response, session: WebSession) -> None:
+        value = self._serializer.dumps({"c": session.csrf, "t": session.token, "n": session.notice})
+        response.set_cookie(
+            COOKIE_NAME,
+            value,
+            max_age=SESSION_MAX_AGE,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+
+    def clear(self, request: Request, response: Response) -> None:
+        response.delete_cookie(
+            COOKIE_NAME,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+
+
+def same_origin(request: Request) -> bool:
+    """A browser names the page a POST comes from; refuse one from another site. Requests
+    without Origin (older browsers, privacy settings) rely on the CSRF token alone."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
