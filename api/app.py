@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import error_response, install_error_handlers
-from api.routes import admin, approvals, delegations, notifications, products
+from api.routes import admin, approvals, audit, delegations, notifications, products
 from api.services import ApiServices
 from api.web import install_web
 
@@ -48,6 +48,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(delegations.router)
     app.include_router(notifications.router)
+    app.include_router(audit.router)
     install_web(app, session_secret=session_secret)
 
     @app.middleware("http")

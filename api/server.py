@@ -57,6 +57,7 @@ def build_api(settings: Settings, client: Client, pool: asyncpg.Pool) -> ApiProc
         playbooks=load_playbook_catalog(settings.playbook_dir),
         oidc=oidc_from(settings),
         delegations=DelegationStore(pool),
+        audit_pool=pool,
         outbox=NotificationOutbox(pool),
     )
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import asyncpg
+
 from api.oidc import OidcVerifier
 from domain.playbook import Playbook
 from store.delegations import DelegationStore
@@ -29,3 +31,4 @@ class ApiServices:
     clock: Callable[[], datetime] = field(default=utc_now)
     outbox: NotificationOutbox | None = None
     delegations: DelegationStore | None = None
+    audit_pool: asyncpg.Pool | None = None  # read access to the log, for verification

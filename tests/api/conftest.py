@@ -66,6 +66,7 @@ async def api(
         projection=ProductProjection(app_pool, event_store),
         playbooks=load_playbook_catalog(),
         delegations=DelegationStore(app_pool),
+        audit_pool=app_pool,
         clock=clock,
         outbox=NotificationOutbox(app_pool),
     )

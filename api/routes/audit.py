@@ -1,0 +1,44 @@
+"""Audit: prove the log was not altered. Verification recomputes every hash; a digest is the
+head (position, hash) an auditor keeps elsewhere, and checking against it later proves the log
+still extends it (no tail truncated, no history rewritten)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth import Caller, Services, require_role
+from api.errors import ApiRefusal
+from api.routes.products import REFUSALS
+from store.audit import ChainVerification, verify_chain
+
+router = APIRouter(tags=["audit"])
+AUDIT_ROLES = ("auditor", "admin")
+
+
+@router.get("/audit/verify", responses=REFUSALS)
+async def verify(
+    caller: Caller,
+    services: Services,
+    against_position: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    against_hash: Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")] = None,
+) -> ChainVerification:
+    """Recompute the hash chain; optionally check it still extends an earlier digest."""
+    require_role(caller, *AUDIT_ROLES)
+    if (against_position is None) != (against_hash is None):
+        raise ApiRefusal(
+            422, "request.invalid", "give both against_position and against_hash, or neither"
+        )
+    if services.audit_pool is None:
+        raise ApiRefusal(503, "audit.unavailable", "audit verification is not configured")
+    digest = None
+    if against_position is not None and against_hash is not None:
+        digest = (against_position, against_hash)
+    return await verify_chain(services.audit_pool, digest=digest)
+
+
+@router.get("/audit/digest", responses=REFUSALS)
+async def digest(caller: Caller, services: Services) -> dict[str, object]:
+    """The head of the log: keep it outside the system and verify against it later."""
+    require_role(caller, *AUDIT_ROLES)
+    position, head_hash = await services.events.head()
+    return {"position": position, "hash": head_hash}

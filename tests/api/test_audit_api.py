@@ -1,0 +1,55 @@
+"""Auditors verify the hash chain and take digests over HTTP."""
+
+from tests.api.conftest import ApiHarness
+from tests.api.http_journey import People
+from tests.support.journey import OWNER
+
+
+async def test_an_auditor_verifies_the_chain_and_checks_it_against_an_earlier_digest(
+    api: ApiHarness, product_id: str
+) -> None:
+    people = People(api)
+    owner = await people.headers(OWNER)
+    await api.http.post("/products", json={"id": product_id, "name": "Atlas"}, headers=owner)
+    auditor = await api.person("audrey", ["auditor"], "Audrey Auditor")
+    digest = (await api.http.get("/audit/digest", headers=auditor)).json()
+    await api.http.post(
+        f"/products/{product_id}/evidence",
+        json={"requirement": "roadmap", "title": "ignored: not in this gate"},
+        headers=owner,
+    )
+    await api.http.post(
+        f"/products/{product_id}/evidence",
+        json={"requirement": "customer-interview", "title": "Call with Acme"},
+        headers=owner,
+    )
+
+    verified = await api.http.get("/audit/verify", headers=auditor)
+    against = await api.http.get(
+        f"/audit/verify?against_position={digest['position']}&against_hash={digest['hash']}",
+        headers=auditor,
+    )
+    forged = await api.http.get(
+        f"/audit/verify?against_position={digest['position']}&against_hash={'0' * 64}",
+        headers=auditor,
+    )
+
+    assert digest["position"] == 1
+    assert verified.json()["ok"] is True
+    assert verified.json()["events_checked"] == 2
+    assert against.json()["ok"] is True
+    assert forged.json()["ok"] is False
+    assert forged.json()["first_bad_position"] == digest["position"]
+
+
+async def test_verification_needs_the_auditor_or_admin_role(api: ApiHarness) -> None:
+    outsider = await api.person("pm-x", ["product-manager"])
+
+    response = await api.http.get("/audit/verify", headers=outsider)
+    half = await api.http.get(
+        "/audit/verify?against_position=3", headers=await api.person("aud", ["auditor"])
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["rule"] == "auth.role_required"
+    assert half.status_code == 422
