@@ -95,6 +95,7 @@ def card_for(state: ProductState, now: datetime) -> Card:
 class Bar:
     stage: str
     days: float
+    label: str
     products: int
     y: int
     width: float
@@ -128,6 +129,7 @@ def stage_duration_chart(states: Iterable[ProductState], now: datetime) -> Chart
         Bar(
             stage=stage.value,
             days=round(averages.get(stage, 0.0), 1),
+            label=_duration(averages.get(stage, 0.0)),
             products=len(spent.get(stage, [])),
             y=8 + i * row,
             width=round(plot_width * averages.get(stage, 0.0) / longest, 1),
@@ -142,6 +144,12 @@ def stage_duration_chart(states: Iterable[ProductState], now: datetime) -> Chart
         label_width=label_width,
         empty=not averages,
     )
+
+
+def _duration(days: float) -> str:
+    if days >= 1:
+        return f"{days:.1f} d"
+    return f"{days * 24:.1f} h"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The web pages over httpx: security headers, the session cookie, CSRF, sign-in, refusals."""
 
+from datetime import timedelta
+
 import httpx
 
 from api.web.session import CONTENT_SECURITY_POLICY
@@ -234,3 +236,34 @@ async def test_forms_on_the_product_page_change_the_product(
     assert "1 of 5 customer interviews logged" in page.text
     assert "Call with Acme" in page.text
     assert 'href="javascript:' not in page.text
+
+
+async def test_the_board_filters_by_status_and_owner_and_draws_the_stage_chart(
+    web: WebHarness, product_id: str
+) -> None:
+    await web.product_in_review(product_id)
+    await web.services.products.register(register(f"{product_id}-b", web.playbook))
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+    board = (await web.http.get("/", headers=HTML)).text
+    assert board.count('class="card status-') == 2
+    assert 'data-product="' + product_id + '"' in board
+    assert "awaiting sign-off" in board
+    assert '<svg role="img"' in board
+    assert board.count('class="bar"') == 7
+    blocked = (await web.http.get("/?status=blocked", headers=HTML)).text
+    assert 'data-product="' + f"{product_id}-b" + '"' in blocked
+    assert 'data-product="' + product_id + '"' not in blocked
+    nobody = (await web.http.get("/?owner=nobody", headers=HTML)).text
+    assert "No product matches these filters" in nobody
+
+
+async def test_a_review_past_its_deadline_is_overdue_on_the_board_and_in_the_inbox(
+    web: WebHarness, product_id: str
+) -> None:
+    await web.product_in_review(product_id)
+    web.clock.now += timedelta(days=11)  # the discovery gate's SLA is ten days
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+    board = (await web.http.get("/?status=overdue", headers=HTML)).text
+    assert 'data-product="' + product_id + '"' in board
+    inbox = (await web.http.get("/inbox", headers=HTML)).text
+    assert 'class="inbox-item overdue"' in inbox
