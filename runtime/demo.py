@@ -45,12 +45,16 @@ class DemoProduct:
     name: str
     description: str
     gates_passed: int  # how many gates it has already passed
-    then: str  # "partial" evidence, "review" requested, or "killed"
+    # "partial" evidence; "review" requested; "last-signature" review signed by all but the
+    # product lead, so one approval passes the gate; or "killed"
+    then: str
 
 
 PORTFOLIO = (
     DemoProduct("atlas-search", "Atlas Search", "Search across team documents", 0, "partial"),
-    DemoProduct("beacon-insights", "Beacon Insights", "Self-serve product analytics", 1, "review"),
+    DemoProduct(
+        "beacon-insights", "Beacon Insights", "Self-serve product analytics", 1, "last-signature"
+    ),
     DemoProduct("comet-mobile", "Comet Mobile", "The mobile companion app", 3, "review"),
     DemoProduct("delta-billing", "Delta Billing", "Usage-based billing", 4, "partial"),
     DemoProduct("echo-classic", "Echo Classic", "The first-generation editor", 6, "partial"),
@@ -121,9 +125,12 @@ class DemoPortfolio:
         criteria = criteria_commands(state, owner)
         if product.then == "partial":
             await self._send(product.product_id, _roughly_half(criteria))
-        elif product.then == "review":
+        elif product.then in ("review", "last-signature"):
             await self._send(product.product_id, criteria)
-            await self._send(product.product_id, review_commands(state, owner, self._in_role)[:1])
+            review = review_commands(state, owner, self._in_role)
+            signatures = review[1:] if product.then == "last-signature" else []
+            waiting_on_lead = [c for c in signatures if not c.actor.holds("product-lead")]
+            await self._send(product.product_id, review[:1] + waiting_on_lead)
         else:
             gate = state.current_gate()
             assert gate is not None

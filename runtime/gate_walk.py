@@ -88,7 +88,7 @@ def go_command(state: ProductState, decider: Callable[[str], Actor]) -> list[Com
     """A Go decision by the first decider role, unless the gate passes on its own."""
     gate = state.current_gate()
     assert gate is not None, "product is terminal"
-    if gate.auto_advance:
+    if gate.automatic != "none":
         return []
     return [
         DecideGate(

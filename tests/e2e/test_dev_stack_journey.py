@@ -174,9 +174,11 @@ async def test_the_demo_portfolio_lets_a_gatekeeper_sign_a_waiting_review(
             headers=grace,
         )
         after = (await http.get("/approvals", headers=grace)).json()["pending"]
+        moved = (await http.get("/products/beacon-insights", headers=admin)).json()
 
     assert {p["stage"] for p in portfolio} >= {"discovery", "planning", "launch", "killed"}
     assert [(p["product_id"], p["role"]) for p in inbox] == [("beacon-insights", "product-lead")]
     assert signed.status_code == 200, signed.text
     assert after == []
+    assert moved["stage"] == "development"  # the last signature passed the gate by itself
     assert dev_stack.interrupt() == 0
