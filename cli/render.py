@@ -17,6 +17,8 @@ from rich.text import Text
 
 PASS = Text("✓", style="bold green")
 FAIL = Text("✗", style="bold red")
+REVIEWED = Text("○", style="bold yellow")  # read, neither for nor against
+REVOKED = Text("↺", style="dim")
 MAX_UNMET_SHOWN = 3
 
 Body = Mapping[str, Any]
@@ -111,7 +113,10 @@ def _criterion_line(criterion: Body) -> Text:
 # -- products -----------------------------------------------------------------------------------
 
 
-def product_detail(console: Console, body: Body) -> None:
+def product_detail(console: Console, body: Body, now: datetime | None = None) -> None:
+    """Everything a reviewer asks of a product: where it stands, what its gate still needs, who
+    signed and who is missing, when the review is due, why the gate is blocked, any hold and
+    the conditions of a Conditional Go."""
     console.print(
         Text.assemble(text(body.get("name"), "bold"), "  ", text(body.get("product_id"), "dim"))
     )
@@ -124,6 +129,9 @@ def product_detail(console: Console, body: Body) -> None:
         "stage",
         text(f"{body.get('stage')} ({body.get('status')})" + (f" since {since}" * bool(since))),
     )
+    if body.get("on_hold"):
+        hold = f"ON HOLD: {body.get('hold_reason') or 'no reason given'}"
+        facts.add_row("hold", text(hold, "bold red"))
     facts.add_row(
         "owner",
         text(person({"display_name": body.get("owner_name"), "subject": body.get("owner")})),
@@ -147,7 +155,23 @@ def product_detail(console: Console, body: Body) -> None:
         console.print(text(f"\nno gate: the product is {body.get('stage')}", "dim"))
     review = body.get("review")
     if review:
-        console.print(review_table(review))
+        console.print()
+        review_section(console, review, body.get("next_review_alarm"), now)
+    waiting = body.get("waiting_for") or []
+    if waiting:
+        console.print(waiting_table(waiting))
+    blocked = body.get("blocked_by") or []
+    if not waiting:
+        console.print()
+    if blocked:
+        console.print(text("Blocked by", "bold"))
+        for line in blocked:
+            console.print(Text.assemble("  ", FAIL.copy(), " ", text(line)))
+    elif gate:
+        console.print(Text.assemble(PASS.copy(), " nothing blocks the gate"))
+    conditions = body.get("conditions") or []
+    if conditions:
+        console.print(conditions_table(conditions))
     metrics = body.get("metrics") or {}
     if metrics:
         console.print(metrics_table(metrics.values()))
@@ -173,28 +197,139 @@ def gate_table(gate: Body) -> Table:
     return table
 
 
-def review_table(review: Body) -> Table:
-    title = (
-        f"Review round {review.get('round')}, requested by {person(review.get('requested_by'))}"
-        f" on {when(review.get('requested_at'))}"
+def moment(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def review_overdue(review: Body, now: datetime | None = None) -> bool:
+    """Past its deadline: the engine recorded the timeout, or the due time has passed."""
+    if review.get("timed_out"):
+        return True
+    due = moment(review.get("due_at"))
+    return due is not None and due <= (now or datetime.now(UTC))
+
+
+def due_line(review: Body, alarm: object = None, now: datetime | None = None) -> Text:
+    """`due 2026-03-12 09:30 UTC OVERDUE · 2 reminder(s) sent · escalated to exec-sponsor`."""
+    line = Text()
+    if review.get("due_at"):
+        line.append(f"due {when(review.get('due_at'))}")
+        if review_overdue(review, now):
+            line.append(" OVERDUE", style="bold red")
+    else:
+        line.append("no deadline (the playbook sets no SLA for this gate)", style="dim")
+    line.append(f" · {review.get('reminders') or 0} reminder(s) sent")
+    if review.get("escalated_to"):
+        line.append(" · escalated to ")
+        line.append(str(review.get("escalated_to")), style="bold")
+    if review.get("timed_out"):
+        line.append(f" · timed out: {review.get('timed_out')}", style="red")
+    if alarm:
+        line.append(f" · next reminder or deadline check {when(alarm)}", style="dim")
+    return line
+
+
+def signer_cell(record: Body) -> Text:
+    """`Mia Rossi (mia) for Omar Haddad (omar)` when a delegate signed."""
+    cell = text(person(record.get("signer")))
+    principal = record.get("on_behalf_of")
+    if principal:
+        cell.append(f" for {person(principal)}")
+    return cell
+
+
+def verdict_mark(verdict: str) -> Text:
+    if verdict == "review":
+        return REVIEWED.copy()
+    return mark(verdict == "approve")
+
+
+def review_section(
+    console: Console, review: Body, alarm: object = None, now: datetime | None = None
+) -> None:
+    console.print(
+        text(
+            f"Review round {review.get('round')}, requested by "
+            f"{person(review.get('requested_by'))} on {when(review.get('requested_at'))}",
+            "bold",
+        )
     )
+    console.print(Text.assemble("  ", due_line(review, alarm, now)))
+    console.print(review_table(review))
+
+
+def review_table(review: Body) -> Table:
     table = _table("", "signer", "role", "verdict", "reason", "signed at")
-    table.title = text(title, "bold")
     sign_offs = review.get("sign_offs") or []
     for record in sign_offs:
         signer = record.get("signer") or {}
         verdict = str(record.get("verdict"))
         table.add_row(
-            mark(verdict == "approve"),
-            text(person(signer)),
+            verdict_mark(verdict),
+            signer_cell(record),
             text(signer.get("role")),
             text(verdict),
             text(record.get("reason")),
             text(when(record.get("signed_at"))),
         )
+    for record in review.get("revoked") or []:
+        signer = record.get("signer") or {}
+        table.add_row(
+            REVOKED.copy(),
+            signer_cell(record),
+            text(signer.get("role")),
+            text(f"{record.get('verdict')} (revoked)", "dim"),
+            text(record.get("reason"), "dim"),
+            text(when(record.get("signed_at")), "dim"),
+        )
     if not sign_offs:
         table.caption = text("no sign-offs yet in this round", "dim")
         table.caption_justify = "left"
+    return table
+
+
+def waiting_table(waiting: Sequence[Body]) -> Table:
+    table = _table("role", "approvals", "")
+    table.title = text("Waiting for", "bold")
+    for role in waiting:
+        table.add_row(
+            text(role.get("role"), "bold"),
+            text(f"{role.get('approvals')} of {role.get('needed')}"),
+            text("optional: not needed, but a rejection blocks", "dim")
+            if role.get("optional")
+            else text("required"),
+        )
+    return table
+
+
+def conditions_table(conditions: Sequence[Body]) -> Table:
+    table = _table("", "condition id", "condition", "imposed at", "due at gate", "state")
+    table.title = text("Conditions of a Conditional Go", "bold")
+    for condition in conditions:
+        met_by = condition.get("met_by")
+        if met_by:
+            state = text(f"met by {person(met_by)} on {when(condition.get('met_at'))}")
+            if condition.get("note"):
+                state.append(f": {condition.get('note')}")
+        else:
+            state = text("open", "yellow")
+        table.add_row(
+            mark(bool(met_by)),
+            text(condition.get("condition_id"), "bold"),
+            text(condition.get("text")),
+            text(f"gate {condition.get('imposed_at_gate')}, {when(condition.get('imposed_at'))}"),
+            text(condition.get("due_gate")),
+            state,
+        )
+    open_ones = sum(1 for c in conditions if not c.get("met_by"))
+    table.caption = text(f"{open_ones} open, {len(conditions) - open_ones} met", "dim")
+    table.caption_justify = "left"
     return table
 
 
@@ -238,8 +373,9 @@ def product_list(console: Console, products: Sequence[Body]) -> None:
 _NOT_DETAIL = {"event_id", "schema_version", "product_id", "occurred_at", "actor", "type"}
 
 
-def event_details(event_type: str, data: Body) -> str:
-    """The few fields of an event an auditor reads first; everything is in `--output json`."""
+def event_details(event_type: str, data: Body, conditions: Mapping[str, str] | None = None) -> str:
+    """The few fields of an event an auditor reads first; everything is in `--output json`.
+    `conditions` maps condition ids to their text, from the decisions that imposed them."""
     d = data.get
     match event_type:
         case "ProductRegistered":
@@ -259,13 +395,57 @@ def event_details(event_type: str, data: Body) -> str:
             unit = f" {d('unit')}" if d("unit") else ""
             return f"{d('metric')} = {number(d('value'))}{unit} from {d('source')}"
         case "GateReviewRequested":
-            return f"gate {d('gate')}, round {d('round')}" + (f": {d('note')}" if d("note") else "")
+            due = f", due {when(d('due_at'))}" if d("due_at") else ""
+            note = f": {d('note')}" if d("note") else ""
+            return f"gate {d('gate')}, round {d('round')}{due}{note}"
         case "SignOffGiven":
+            principal = f" for {person(d('on_behalf_of'))}" if d("on_behalf_of") else ""
             reason = f": {d('reason')}" if d("reason") else ""
-            return f"{str(d('verdict')).upper()} gate {d('gate')}, round {d('round')}{reason}"
+            return (
+                f"{str(d('verdict')).upper()} gate {d('gate')}, round {d('round')}{principal}"
+                f"{reason}{_state_hash(d('gate_state_hash'))}"
+            )
+        case "SignOffRevoked":
+            where = f"gate {d('gate')}, round {d('round')}"
+            return f"sign-off of {d('voter')} withdrawn, {where}: {d('reason')}"
+        case "GateReviewVoided":
+            return f"round {d('round')} of gate {d('gate')} voided: {d('reason')}"
+        case "ApproversReminded":
+            waiting = ", ".join(d("waiting_roles") or [])
+            return f"reminder {d('reminder')}, gate {d('gate')}, round {d('round')}: {waiting}"
+        case "ReviewEscalated":
+            waiting = ", ".join(d("waiting_roles") or [])
+            return (
+                f"escalated to {d('to_role')}, gate {d('gate')}, round {d('round')}; "
+                f"waiting for {waiting}"
+            )
+        case "ReviewTimedOut":
+            return (
+                f"gate {d('gate')}, round {d('round')} passed its deadline "
+                f"{when(d('due_at'))}: {d('outcome')}"
+            )
         case "GateDecided":
             how = " (automatic)" if d("automatic") else ""
-            return f"{str(d('outcome')).upper()} at gate {d('gate')}{how}: {d('reason')}"
+            target = f" to {d('recycle_to')}" if d("recycle_to") else ""
+            outcome = str(d("outcome")).replace("_", " ").upper()
+            imposed = "; ".join(
+                f"[{c.get('condition_id')}] {c.get('text')}"
+                for c in d("conditions") or []
+                if isinstance(c, Mapping)
+            )
+            return (
+                f"{outcome} at gate {d('gate')}{target}{how}: {d('reason')}"
+                + (f"; conditions: {imposed}" if imposed else "")
+                + _state_hash(d("gate_state_hash"))
+            )
+        case "ConditionMet":
+            condition_id = str(d("condition_id"))
+            known = (conditions or {}).get(condition_id)
+            if known:
+                met = f"condition met: {known} [{condition_id}]"
+            else:
+                met = f"condition {condition_id} met"
+            return met + (f": {d('note')}" if d("note") else "")
         case "StageEntered":
             return f"{d('previous_stage')} → {d('stage')}"
         case "ProductKilled":
@@ -277,12 +457,24 @@ def event_details(event_type: str, data: Body) -> str:
     )
 
 
+def _state_hash(value: object) -> str:
+    """The gate state a signature or decision refers to, abbreviated like a commit."""
+    return f" [gate state {str(value)[:12]}]" if value else ""
+
+
 def trail(console: Console, product_id: str, events: Sequence[Body]) -> None:
     if not events:
         console.print(f"no events for {product_id} in this range")
         return
     table = _table("#", "time", "actor", "role", "event", "details")
     table.title = text(f"Decision trail of {product_id}", "bold")
+    conditions = {
+        str(c.get("condition_id")): str(c.get("text"))
+        for event in events
+        if event.get("type") == "GateDecided"
+        for c in (event.get("data") or {}).get("conditions") or []
+        if isinstance(c, Mapping)
+    }
     for event in events:
         data = event.get("data") or {}
         actor = event.get("actor") or {}
@@ -293,7 +485,7 @@ def trail(console: Console, product_id: str, events: Sequence[Body]) -> None:
             text(actor.get("display_name")),
             text(actor.get("role") or ""),
             text(event_type, "bold"),
-            text(event_details(event_type, data)),
+            text(event_details(event_type, data, conditions)),
         )
     console.print(table)
 
@@ -306,27 +498,49 @@ def approvals(console: Console, pending: Sequence[Body]) -> None:
         console.print("nothing waits for your sign-off")
         return
     table = _table(
-        "product", "name", "gate", "role", "approvals", "round", "requested by", "requested"
+        "product",
+        "name",
+        "gate",
+        "role",
+        "approvals",
+        "round",
+        "requested by",
+        "requested",
+        "due",
     )
-    table.title = text(f"{len(pending)} sign-off(s) wait for you", "bold")
+    overdue = sum(1 for item in pending if item.get("overdue"))
+    title = f"{len(pending)} sign-off(s) wait for you" + (f", {overdue} overdue" if overdue else "")
+    table.title = text(title, "bold")
     for item in pending:
+        role = text(item.get("role"))
+        if item.get("on_behalf_of"):
+            role.append(f" for {item.get('on_behalf_of')}", style="cyan")
+        due = text(when(item.get("due_at")) or "no deadline")
+        if item.get("overdue"):
+            due.append(" OVERDUE", style="bold red")
         table.add_row(
             text(item.get("product_id"), "bold"),
             text(item.get("product_name")),
             text(f"{item.get('gate')}: {item.get('gate_title')}"),
-            text(item.get("role")),
+            role,
             text(f"{item.get('approvals')} of {item.get('needed')}"),
             text(item.get("round")),
             text(person(item.get("requested_by"))),
             text(when(item.get("requested_at"))),
+            due,
         )
     console.print(table)
     console.print(
         text(
-            "sign with: lifecycle gate signoff PRODUCT --approve|--reject --role ROLE --reason ...",
+            "sign with: lifecycle gate signoff PRODUCT --approve|--reject|--review --role ROLE "
+            "--reason ...",
             "dim",
         )
     )
+    if any(item.get("on_behalf_of") for item in pending):
+        console.print(
+            text("for someone away (role ... for SUBJECT): add --on-behalf-of SUBJECT", "dim")
+        )
 
 
 def user_line(user: Body) -> Text:

@@ -33,7 +33,7 @@ async def test_show_prints_the_gate_as_a_table_with_a_mark_and_reason_per_criter
 
     shown = (await owner("product", "show", product_id)).ok()
 
-    out = shown.stdout
+    out, blocked = shown.stdout.split("\nBlocked by\n")
     assert out.splitlines()[0].split() == ["Atlas", "Search", product_id]
     assert "discovery (active) since" in out
     assert "Ada Lovelace (pm-ada)" in out
@@ -48,6 +48,14 @@ async def test_show_prints_the_gate_as_a_table_with_a_mark_and_reason_per_criter
     assert lead.split()[:2] == ["✗", "sign_off"]
     assert "no gate review requested yet; needs 1 approval(s) from product-lead" in lead
     assert "gate discovery → planning: 1 of 6 met" in out
+    assert blocked.splitlines() == [
+        "  ✗ problem statements: 0 of 1 problem statements logged",
+        "  ✗ customer interviews: 1 of 5 customer interviews logged",
+        "  ✗ market sizing analyses: 0 of 1 market sizing analyses logged",
+        "  ✗ competitive analyses: 0 of 1 competitive analyses logged",
+        "  ✗ sign-off by product-lead: no gate review requested yet; needs 1 approval(s) from "
+        "product-lead",
+    ]
     assert shown.stderr == ""
 
 
