@@ -1,13 +1,18 @@
 """Steps the CLI tests share: people with tokens, and the journey's domain commands spelled as
-`lifecycle` command lines, each run with its actor's token."""
+`lifecycle` command lines, each run with its actor's token; and ways to read what it prints."""
+
+from datetime import UTC, datetime
+from typing import Any
 
 from domain.commands import (
     Command,
     CompleteChecklistItem,
     DecideGate,
     GiveSignOff,
+    MeetCondition,
     RecordMetric,
     RequestGateReview,
+    RevokeSignOff,
     SubmitEvidence,
 )
 from domain.identity import Actor
@@ -56,12 +61,25 @@ def args_for(product_id: str, command: Command) -> list[str]:
         case RequestGateReview():
             return ["gate", "review", product_id, "--note", command.note]
         case GiveSignOff():
-            return [
+            args = [
                 *("gate", "signoff", product_id, "--verdict", command.verdict.value),
                 *("--role", command.role, "--reason", command.reason),
             ]
+            if command.delegation is not None:
+                args += ["--on-behalf-of", command.delegation.principal]
+            return args
+        case RevokeSignOff():
+            return ["gate", "revoke", product_id, "--reason", command.reason]
+        case MeetCondition():
+            return ["condition", "meet", product_id, command.condition_id, "--note", command.note]
         case DecideGate():
-            return ["gate", "decide", product_id, command.outcome.value, "--reason", command.reason]
+            outcome = command.outcome.value.replace("_", "-")
+            args = ["gate", "decide", product_id, outcome, "--reason", command.reason]
+            for condition in command.conditions:
+                args += ["--condition", condition]
+            if command.recycle_to is not None:
+                args += ["--to", command.recycle_to.value]
+            return args
     raise AssertionError(f"no CLI command for {command.type}")
 
 
@@ -93,3 +111,28 @@ async def meet_discovery_criteria(people: People, product_id: str) -> Cli:
     await add_evidence(owner, product_id, DISCOVERY_EVIDENCE)
     (await owner("checklist", "done", product_id, "personas-drafted")).ok()
     return owner
+
+
+async def in_discovery_review(people: People, product_id: str) -> Cli:
+    """Registered, discovery's criteria met, a review requested; returns the owner's CLI."""
+    await register(people, product_id)
+    owner = await meet_discovery_criteria(people, product_id)
+    (await owner("gate", "review", product_id, "--note", "ready")).ok()
+    return owner
+
+
+async def detail(cli: Cli, product_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = (await cli("-o", "json", "product", "show", product_id)).ok().json()
+    return shown
+
+
+def utc_minute(value: str) -> str:
+    """An API timestamp as the CLI prints it."""
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def line_with(output: str, *parts: str) -> str:
+    """The one line of `output` that holds every part."""
+    lines = [line.rstrip() for line in output.splitlines() if all(p in line for p in parts)]
+    assert len(lines) == 1, f"{parts!r} in {len(lines)} lines of:\n{output}"
+    return lines[0]
