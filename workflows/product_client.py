@@ -100,10 +100,11 @@ class ProductLifecycleClient:
     ) -> CommandReceipt:
         """Sends a command; `update_id` makes a client retry apply at most once.
 
-        Temporal refuses more than a few in-flight updates per workflow; when a crowd acts on
-        one product at once, each command waits its turn (jittered backoff, bounded by
-        `busy_patience`) instead of surfacing the server's limit. The same update id is reused
-        across attempts, so a retry is never applied twice."""
+        Temporal refuses more than a few in-flight updates per workflow, and aborts admitted
+        updates when it clears a workflow's update registry (a failed or evicted workflow
+        task); when a crowd acts on one product at once, each command waits its turn (jittered
+        backoff, bounded by `busy_patience`) instead of surfacing either. The same update id is
+        reused across attempts, so a retry is never applied twice."""
         if isinstance(command, RegisterProduct):
             return await self.register(command)
         handle = self._client.get_workflow_handle(workflow_id_for(product_id))
@@ -120,9 +121,7 @@ class ProductLifecycleClient:
             except RPCError as error:
                 if error.status is RPCStatusCode.NOT_FOUND:
                     raise await self._why_not_found(product_id) from None
-                if error.status is RPCStatusCode.RESOURCE_EXHAUSTED and (
-                    time.monotonic() + pause < deadline
-                ):
+                if _worth_retrying(error) and time.monotonic() + pause < deadline:
                     await asyncio.sleep(pause * (0.5 + random.random()))
                     pause = min(pause * 2, 1.0)
                     continue
@@ -172,6 +171,17 @@ class ProductLifecycleClient:
             "product.closed",
             f"product '{product_id}' is {view.state.stage}; it accepts no further commands",
         )
+
+
+_RETRYABLE = {
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.ABORTED,
+}
+
+
+def _worth_retrying(error: RPCError) -> bool:
+    return error.status in _RETRYABLE or "update was aborted" in error.message
 
 
 def _ended_before(product_id: str) -> CommandRefused:
