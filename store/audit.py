@@ -1,8 +1,9 @@
 """Verify the event log's hash chain and say what was tampered with, and where.
 
-``verify_chain`` recomputes every hash from the stored fields (see ``store.hashing`` for the
-canonical encoding), checks positions run 1, 2, 3... without gaps and that each event links to
-its predecessor, and stops at the first problem. It reads in position order, ``batch_size`` rows
+``verify_chain`` recomputes, for every event, its content digest from the stored fields and its
+chain hash from its position, stream version, predecessor and digest (see ``store.hashing`` for
+both encodings), checks positions run 1, 2, 3... without gaps and that each event links to its
+predecessor, and stops at the first problem. It reads in position order, ``batch_size`` rows
 at a time, inside one REPEATABLE READ transaction so the whole check sees one consistent log.
 
 A hash chain alone cannot tell a faithful log from one rewritten wholesale by someone who also
@@ -12,6 +13,7 @@ elsewhere and passes it back as ``digest`` to prove the log still extends it.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,12 +23,21 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-from store.hashing import GENESIS_HASH, canonical_event_bytes, compute_hash
+from store.hashing import (
+    GENESIS_HASH,
+    canonical_chain_bytes,
+    canonical_content_bytes,
+    chain_hash,
+    compute_hash,
+    content_bytes_of_texts,
+    stream_netstring,
+)
 
 __all__ = [
     "ChainVerification",
     "Problem",
-    "canonical_event_bytes",
+    "canonical_chain_bytes",
+    "canonical_content_bytes",
     "compute_hash",
     "verify_chain",
 ]
@@ -45,7 +56,8 @@ _MAX_RENUMBER = 16
 
 _PAGE = """
 SELECT position, stream_id, stream_version, event_id, type, schema_version,
-       data::text AS data, metadata::text AS metadata, recorded_at, prev_hash, hash
+       data::text AS data, metadata::text AS metadata, recorded_at, prev_hash, hash,
+       content_digest
   FROM public.events
  WHERE position > $1
  ORDER BY position
@@ -83,20 +95,33 @@ class _Row:
     recorded_at: datetime
     prev_hash: str
     hash: str
+    content_digest: bytes
 
-    def recompute(self, *, position: int | None = None) -> str:
-        return compute_hash(
+    def content_intact(self) -> bool:
+        """Do the stored fields still give the stored content digest?"""
+        content = content_bytes_of_texts(
+            stream_netstring(self.stream_id),
+            self.event_id,
+            self.type,
+            self.schema_version,
+            self.data,
+            self.metadata,
+            self.recorded_at,
+        )
+        return hashlib.sha256(content).digest() == self.content_digest
+
+    def chain(self, *, position: int | None = None) -> str:
+        """The hash this row's place, predecessor and stored digest give."""
+        return chain_hash(
             self.prev_hash,
             position=self.position if position is None else position,
-            stream_id=self.stream_id,
             stream_version=self.stream_version,
-            event_id=self.event_id,
-            type=self.type,
-            schema_version=self.schema_version,
-            data=self.data,
-            metadata=self.metadata,
-            recorded_at=self.recorded_at,
+            content_digest=self.content_digest,
         )
+
+    def intact(self) -> bool:
+        """Does the row match its own hash, both levels?"""
+        return self.chain() == self.hash and self.content_intact()
 
 
 async def verify_chain(
@@ -185,11 +210,19 @@ class _Verifier:
             )
         if row.prev_hash != self.good_hash:
             return await self._classify_broken_link(row, following)
-        if row.recompute() != row.hash:
+        if row.chain() != row.hash:
             return self._bad(
                 row.position,
                 "content edited",
-                f"the event at {row.position} no longer matches its hash",
+                f"the event at {row.position} no longer matches its hash (its stream version "
+                "or content digest was changed)",
+            )
+        if not row.content_intact():
+            return self._bad(
+                row.position,
+                "content edited",
+                f"the fields of the event at {row.position} no longer match its content digest "
+                "(edited after it was appended, or appended with a wrong digest)",
             )
         digest = self.digest
         if digest is not None and digest[0] == row.position and digest[1] != row.hash:
@@ -226,14 +259,14 @@ class _Verifier:
                 (found, row.prev_hash),
             )
         for shift in range(1, _MAX_RENUMBER + 1):
-            if row.recompute(position=p + shift) == row.hash:
+            if row.chain(position=p + shift) == row.hash:
                 return self._bad(
                     p,
                     "row deleted (gap)",
                     f"{shift} event(s) before position {p} were deleted and later positions "
                     "renumbered to hide the gap",
                 )
-        if row.recompute() == row.hash:
+        if row.intact():
             detail = (
                 f"the event at {p} is intact but links to a hash no event has: either the "
                 f"event at {p - 1} was edited and re-hashed or this link was rewritten"

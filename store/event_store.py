@@ -2,11 +2,13 @@
 
 All the rules of an append (idempotency, optimistic concurrency, gap-free positions, the hash
 chain) live in the SQL function ``append_events()`` so they hold in one round trip and for any
-client. This class encodes arguments, calls it, and turns its SQLSTATEs into typed errors.
+client. This class encodes arguments, computes each event's content digest (the payload half of
+the two-level hash, see ``store.hashing``), calls it, and turns its SQLSTATEs into typed errors.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -16,11 +18,21 @@ import asyncpg
 
 from store.errors import EventIdReused, EventStoreError, InvalidEvent, StreamVersionConflict
 from store.events import AppendResult, NewEvent, RecordedEvent
-from store.hashing import GENESIS_HASH, canonical_json
+from store.hashing import GENESIS_HASH, canonical_json, content_bytes_of_texts, stream_netstring
 
 _APPEND = """
 SELECT first_position, last_position, stream_version_after, already_stored
-  FROM public.append_events($1, $2, $3, $4, $5, $6, $7, $8)
+  FROM public.append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)
+"""
+
+# The same function for the common single event, its one-element arrays built by the server:
+# encoding nine arrays on the client and decoding them on the server costs more than the rest of
+# the statement, and a second SQL function would duplicate the rules of an append.
+_APPEND_ONE = """
+SELECT first_position, last_position, stream_version_after, already_stored
+  FROM public.append_events($1, $2, ARRAY[$3::uuid], ARRAY[$4::text], ARRAY[$5::integer],
+                            ARRAY[$6::text], ARRAY[$7::text], ARRAY[$8::timestamptz],
+                            ARRAY[$9::bytea])
 """
 
 # data/metadata are cast to text so a json codec someone registers on the pool cannot change
@@ -47,6 +59,8 @@ SELECT COALESCE(max(stream_version), 0) FROM public.events WHERE stream_id = $1
 
 _HEAD = "SELECT position, hash FROM public.events ORDER BY position DESC LIMIT 1"
 
+_sha256 = hashlib.sha256
+
 _VERSION_CONFLICT = "LC001"
 _EVENT_ID_REUSED = "LC002"
 _MALFORMED = "LC003"
@@ -70,9 +84,9 @@ class EventStore:
         Re-appending events already stored (same ids, same content, same stream) returns the
         original result with ``already_stored=True`` whatever ``expected_version`` says.
         """
-        args = _encode_append(stream_id, expected_version, events)
+        statement, args = _encode_append(stream_id, expected_version, events)
         try:
-            row = await self._pool.fetchrow(_APPEND, *args)
+            row = await self._pool.fetchrow(statement, *args)
         except asyncpg.PostgresError as exc:
             translated = _translate(exc, stream_id)
             if translated is None:
@@ -121,26 +135,63 @@ class EventStore:
 
 def _encode_append(
     stream_id: str, expected_version: int, events: Sequence[NewEvent]
-) -> tuple[Any, ...]:
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement and its arguments for appending ``events``; refuses what the database
+    would refuse anyway, before the round trip."""
     if not stream_id:
         raise InvalidEvent("stream_id must not be empty")
     if expected_version < 0:
         raise InvalidEvent(f"expected_version must be >= 0, got {expected_version}")
     if not events:
         raise InvalidEvent(f"nothing to append to stream {stream_id!r}")
-    ids = [event.event_id for event in events]
-    if len(set(ids)) != len(ids):
-        repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str)
-        raise EventIdReused(repeated, "the same id appears twice in one batch")
     try:
+        stream = stream_netstring(stream_id)
+        if len(events) == 1:
+            return _APPEND_ONE, (stream_id, expected_version, *_encode_one(stream, events[0]))
+        ids = [event.event_id for event in events]
+        if len(set(ids)) != len(ids):
+            repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str)
+            raise EventIdReused(repeated, "the same id appears twice in one batch")
+        # Column by column: a hundred events go faster this way than through _encode_one.
+        types = [event.type for event in events]
+        schema_versions = [event.schema_version for event in events]
         data = [canonical_json(event.data) for event in events]
         metadata = [canonical_json(event.metadata) for event in events]
+        recorded_at = [event.recorded_at for event in events]
+        digests = [
+            _sha256(content_bytes_of_texts(stream, *fields)).digest()
+            for fields in zip(ids, types, schema_versions, data, metadata, recorded_at, strict=True)
+        ]
+    except UnicodeEncodeError as exc:
+        raise InvalidEvent(f"cannot encode events for stream {stream_id!r}: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise InvalidEvent(f"event data is not plain JSON: {exc}") from exc
-    types = [event.type for event in events]
-    schema_versions = [event.schema_version for event in events]
-    recorded_at = [event.recorded_at for event in events]
-    return stream_id, expected_version, ids, types, schema_versions, data, metadata, recorded_at
+    columns = (ids, types, schema_versions, data, metadata, recorded_at, digests)
+    return _APPEND, (stream_id, expected_version, *columns)
+
+
+def _encode_one(stream: bytes, event: NewEvent) -> tuple[Any, ...]:
+    """One event's columns, in ``append_events()`` order, its content digest last."""
+    data = canonical_json(event.data)
+    metadata = canonical_json(event.metadata)
+    content = content_bytes_of_texts(
+        stream,
+        event.event_id,
+        event.type,
+        event.schema_version,
+        data,
+        metadata,
+        event.recorded_at,
+    )
+    return (
+        event.event_id,
+        event.type,
+        event.schema_version,
+        data,
+        metadata,
+        event.recorded_at,
+        _sha256(content).digest(),
+    )
 
 
 def _translate(exc: asyncpg.PostgresError, stream_id: str) -> EventStoreError | None:

@@ -1,30 +1,59 @@
 """The canonical encoding of an event and its chained SHA-256 hash.
 
 This is the contract an auditor relies on to check the log without our code, so it is spelled
-out here and implemented twice: in Python below and in SQL (``event_hash()`` in
-``store/migrations/0001_event_store.sql``, which the append path uses); a test keeps them equal.
+out here and implemented twice: in Python below and in SQL (``event_content_digest()`` and
+``event_chain_hash()`` in ``store/migrations/0001_event_store.sql``); tests keep them equal.
 
-Canonical encoding (version ``lifecycle.event.v1``)
----------------------------------------------------
-The bytes hashed for one event are the concatenation of eleven *netstrings*, one per field, in
-this order. A netstring of a text ``t`` is ``<n>:<t>,`` where ``t`` is UTF-8 encoded and ``<n>`` is
-its length in bytes written in ASCII decimal. Length prefixes make the encoding unambiguous
-whatever characters a field holds.
+Two levels (version ``lifecycle.event.v2``)
+-------------------------------------------
+Each event carries two SHA-256 values:
 
- 1. the literal ``lifecycle.event.v1``
- 2. position: decimal integer, e.g. ``42``
- 3. stream_id: as stored
- 4. stream_version: decimal integer
- 5. event_id: the UUID in lowercase hex with hyphens (36 characters)
- 6. type: as stored
- 7. schema_version: decimal integer (a leading ``-`` if negative)
- 8. data: the JSON text exactly as stored in the ``data`` column
- 9. metadata: the JSON text exactly as stored in the ``metadata`` column
-10. recorded_at: UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six fractional digits)
-11. prev_hash: the previous event's hash, 64 lowercase hex digits; for position 1 it is
-    ``GENESIS_HASH`` (64 zeros)
+* ``content_digest`` (32 bytes, column ``content_digest``) covers *what was said*: the fields a
+  writer hands in, which do not depend on where the event lands in the log. The writer computes
+  it (``hashlib``) and passes it to ``append_events()``, so the database never hashes a payload.
+* ``hash`` (64 lowercase hex digits, column ``hash``) covers *where it landed*: its position,
+  its stream version, the previous event's hash and the content digest. ``append_events()``
+  computes it under the append lock, the only place the position and predecessor are known.
 
-``hash = lowercase hex of SHA-256(those bytes)``.
+Content encoding
+~~~~~~~~~~~~~~~~
+The bytes digested are the concatenation of eight *netstrings*, in this order. A netstring of a
+byte string ``b`` is ``<n>:<b>,`` where ``<n>`` is its length in bytes written in ASCII decimal;
+text is UTF-8 encoded first. Length prefixes make the encoding unambiguous whatever the fields
+hold.
+
+ 1. the literal ``lifecycle.event.v2``
+ 2. stream_id: as stored
+ 3. event_id: the UUID's 16 bytes in network order (RFC 9562; ``uuid.UUID.bytes``,
+    ``uuid_send()`` in Postgres)
+ 4. type: as stored
+ 5. schema_version: decimal integer (a leading ``-`` if negative)
+ 6. data: the JSON text exactly as stored in the ``data`` column
+ 7. metadata: the JSON text exactly as stored in the ``metadata`` column
+ 8. recorded_at: whole microseconds since 1970-01-01T00:00:00Z, decimal integer (negative
+    before 1970)
+
+``content_digest = SHA-256(those bytes)``.
+
+Chain encoding
+~~~~~~~~~~~~~~
+The bytes hashed are a fixed 94-byte record:
+
+ 1. the 18 ASCII bytes ``lifecycle.chain.v2``
+ 2. position: 8 bytes, big-endian two's complement
+ 3. stream_version: 4 bytes, big-endian two's complement
+ 4. prev_hash: the previous event's hash as 32 bytes (hex-decoded); for position 1 it is
+    ``GENESIS_HASH`` (32 zero bytes)
+ 5. content_digest: 32 bytes
+
+``hash = lowercase hex of SHA-256(that record)``.
+
+A verifier recomputes both: a content field edited after the append no longer matches
+``content_digest``; an edited position, stream version or digest no longer matches ``hash``;
+deleted, inserted or reordered rows break the ``prev_hash`` links. The database seals the digest
+the writer gave without recomputing it, so a writer that passed a wrong digest produces an event
+that fails verification at its position, like an edit would; it cannot produce an event that
+verifies with content other than what is stored.
 
 The JSON texts are hashed as stored, not re-serialised, so a verifier never has to reproduce
 anyone's float formatting. Our writer stores ``canonical_json()`` output (sorted keys, no
@@ -36,16 +65,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from store.events import RecordedEvent
 
-ENCODING_VERSION = "lifecycle.event.v1"
+ENCODING_VERSION = "lifecycle.event.v2"
+CHAIN_TAG = b"lifecycle.chain.v2"
 GENESIS_HASH = "0" * 64
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_CONTENT_HEAD = b"%d:%b," % (len(ENCODING_VERSION), ENCODING_VERSION.encode("ascii"))
+_CHAIN_NUMBERS = struct.Struct(">qi")
+_sha256 = hashlib.sha256
 
 _json_encoder = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
@@ -81,59 +118,123 @@ def canonical_json(value: Mapping[str, Any]) -> str:
         raise ValueError("event data is nested too deeply or refers to itself") from exc
 
 
-def format_recorded_at(value: datetime) -> str:
-    """UTC with microseconds, zero-padded; written by hand because ``strftime('%Y')`` does not
-    pad years below 1000 on every platform."""
+def recorded_at_micros(value: datetime) -> int:
+    """``recorded_at`` as the encoding has it: whole microseconds since the Unix epoch."""
     if value.tzinfo is None:
         raise ValueError("recorded_at must be timezone-aware")
-    u = value.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T"
-        f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
-    )
+    return (value - _EPOCH) // _MICROSECOND
 
 
-def _netstring(text: str) -> bytes:
-    raw = text.encode("utf-8")
+def stream_netstring(stream_id: str) -> bytes:
+    """Field 2 of the content encoding; the writer makes it once per batch."""
+    raw = stream_id.encode("utf-8")
     return b"%d:%b," % (len(raw), raw)
 
 
-def canonical_event_bytes(
+def content_bytes_of_texts(
+    stream: bytes,
+    event_id: uuid.UUID,
+    type: str,
+    schema_version: int,
+    data: str,
+    metadata: str,
+    recorded_at: datetime,
+) -> bytes:
+    """The content encoding from ready parts: ``stream`` is ``stream_netstring(stream_id)``,
+    ``data``/``metadata`` the stored JSON texts. The one implementation both the writer and the
+    verifiers use (one formatting operation; the writer calls it per event)."""
+    type_raw = type.encode("utf-8")
+    data_raw = data.encode("utf-8")
+    metadata_raw = metadata.encode("utf-8")
+    version_raw = b"%d" % schema_version
+    micros_raw = b"%d" % recorded_at_micros(recorded_at)
+    return b"%b%b16:%b,%d:%b,%d:%b,%d:%b,%d:%b,%d:%b," % (
+        _CONTENT_HEAD,
+        stream,
+        event_id.bytes,
+        len(type_raw),
+        type_raw,
+        len(version_raw),
+        version_raw,
+        len(data_raw),
+        data_raw,
+        len(metadata_raw),
+        metadata_raw,
+        len(micros_raw),
+        micros_raw,
+    )
+
+
+def canonical_content_bytes(
     *,
-    position: int,
     stream_id: str,
-    stream_version: int,
     event_id: uuid.UUID,
     type: str,
     schema_version: int,
     data: str | Mapping[str, Any],
     metadata: str | Mapping[str, Any],
     recorded_at: datetime,
-    prev_hash: str,
 ) -> bytes:
-    """The exact bytes hashed for one event (see the module docstring).
+    """The exact bytes of the content digest (see the module docstring).
 
     ``data``/``metadata`` given as ``str`` are taken as the stored JSON text; given as mappings
     they are serialised with ``canonical_json`` first, which reproduces what our writer stored.
     """
-    data_text = data if isinstance(data, str) else canonical_json(data)
-    metadata_text = metadata if isinstance(metadata, str) else canonical_json(metadata)
-    return b"".join(
-        _netstring(field)
-        for field in (
-            ENCODING_VERSION,
-            str(position),
-            stream_id,
-            str(stream_version),
-            str(event_id),
-            type,
-            str(schema_version),
-            data_text,
-            metadata_text,
-            format_recorded_at(recorded_at),
-            prev_hash,
-        )
+    return content_bytes_of_texts(
+        stream_netstring(stream_id),
+        event_id,
+        type,
+        schema_version,
+        data if isinstance(data, str) else canonical_json(data),
+        metadata if isinstance(metadata, str) else canonical_json(metadata),
+        recorded_at,
     )
+
+
+def content_digest(
+    *,
+    stream_id: str,
+    event_id: uuid.UUID,
+    type: str,
+    schema_version: int,
+    data: str | Mapping[str, Any],
+    metadata: str | Mapping[str, Any],
+    recorded_at: datetime,
+) -> bytes:
+    """SHA-256 (32 bytes) of the content encoding."""
+    return _sha256(
+        canonical_content_bytes(
+            stream_id=stream_id,
+            event_id=event_id,
+            type=type,
+            schema_version=schema_version,
+            data=data,
+            metadata=metadata,
+            recorded_at=recorded_at,
+        )
+    ).digest()
+
+
+def canonical_chain_bytes(
+    *, position: int, stream_version: int, prev_hash: str, content_digest: bytes
+) -> bytes:
+    """The exact 94 bytes of the chain record (see the module docstring)."""
+    prev = bytes.fromhex(prev_hash)
+    if len(prev) != 32 or len(content_digest) != 32:
+        raise ValueError("prev_hash and content_digest must each be 32 bytes")
+    return CHAIN_TAG + _CHAIN_NUMBERS.pack(position, stream_version) + prev + content_digest
+
+
+def chain_hash(prev_hash: str, *, position: int, stream_version: int, content_digest: bytes) -> str:
+    """Hex SHA-256 of the chain record: the event's ``hash``."""
+    return _sha256(
+        canonical_chain_bytes(
+            position=position,
+            stream_version=stream_version,
+            prev_hash=prev_hash,
+            content_digest=content_digest,
+        )
+    ).hexdigest()
 
 
 def compute_hash(
@@ -149,20 +250,19 @@ def compute_hash(
     metadata: str | Mapping[str, Any],
     recorded_at: datetime,
 ) -> str:
-    """Hex SHA-256 of the canonical encoding, chained to ``prev_hash``."""
-    encoded = canonical_event_bytes(
-        position=position,
+    """The ``hash`` an event with these fields gets, chained to ``prev_hash`` (both levels)."""
+    digest = content_digest(
         stream_id=stream_id,
-        stream_version=stream_version,
         event_id=event_id,
         type=type,
         schema_version=schema_version,
         data=data,
         metadata=metadata,
         recorded_at=recorded_at,
-        prev_hash=prev_hash,
     )
-    return hashlib.sha256(encoded).hexdigest()
+    return chain_hash(
+        prev_hash, position=position, stream_version=stream_version, content_digest=digest
+    )
 
 
 def hash_of(event: RecordedEvent) -> str:

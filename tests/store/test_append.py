@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from hashlib import sha256 as _sha256
 from typing import Any
 
 import asyncpg
@@ -11,8 +12,12 @@ import pytest
 
 from store.errors import EventIdReused, InvalidEvent, StreamVersionConflict
 from store.event_store import EventStore
-from store.hashing import GENESIS_HASH
-from tests.store.factories import new_event, new_events
+from store.hashing import GENESIS_HASH, canonical_json
+from tests.store.factories import T0, new_event, new_events
+
+
+def sha256(data: bytes) -> bytes:
+    return _sha256(data).digest()
 
 
 async def test_first_append_starts_stream_and_log(event_store: EventStore) -> None:
@@ -230,15 +235,52 @@ async def test_direct_calls_to_append_events_are_validated(
     try:
         with pytest.raises(asyncpg.PostgresError, match="equally long"):
             await conn.fetchrow(
-                "SELECT * FROM append_events('s', 0, $1, '{}', '{}', '{}', '{}', '{}')",
+                "SELECT * FROM append_events('s', 0, $1, '{}', '{}', '{}', '{}', '{}', '{}')",
                 [uuid.uuid4()],
             )
         async with conn.transaction(isolation="repeatable_read"):
             with pytest.raises(asyncpg.PostgresError, match="READ COMMITTED"):
                 await conn.fetchrow(
                     "SELECT * FROM append_events('s', 0, $1, '{T}', '{1}', '{\"{}\"}',"
-                    " '{\"{}\"}', ARRAY[now()])",
+                    " '{\"{}\"}', ARRAY[now()], ARRAY[sha256('')])",
                     [uuid.uuid4()],
                 )
+        good = sha256(b"")
+        for digests in ([b"short"], [b"x" * 33], [None], [good, None], [good, b"short"]):
+            size = len(digests)
+            with pytest.raises(asyncpg.PostgresError, match="32 bytes") as caught:
+                await conn.fetchrow(
+                    "SELECT * FROM append_events('s', 0, $1, $2, $3, $4, $5, $6, $7)",
+                    [uuid.uuid4() for _ in range(size)],
+                    ["T"] * size,
+                    [1] * size,
+                    ["{}"] * size,
+                    ["{}"] * size,
+                    [T0] * size,
+                    digests,
+                )
+            assert caught.value.sqlstate == "LC003"
     finally:
         await conn.close()
+    assert await event_store.head() == (0, GENESIS_HASH)
+
+
+async def test_a_replay_must_carry_the_same_content_digest(
+    event_store: EventStore, app_pool: asyncpg.Pool
+) -> None:
+    """Idempotency compares the stored digest too, not only the fields."""
+    event = new_event(1)
+    await event_store.append("p", 0, [event])
+    with pytest.raises(asyncpg.PostgresError, match="other content") as caught:
+        await app_pool.fetchrow(
+            "SELECT * FROM append_events('p', 0, $1, $2, $3, $4, $5, $6, $7)",
+            [event.event_id],
+            [event.type],
+            [event.schema_version],
+            [canonical_json(event.data)],
+            [canonical_json(event.metadata)],
+            [event.recorded_at],
+            [sha256(b"not the digest of this event")],
+        )
+    assert caught.value.sqlstate == "LC002"
+    assert len(await event_store.read_all()) == 1

@@ -15,8 +15,8 @@ import pytest_asyncio
 
 from store.audit import verify_chain
 from store.event_store import EventStore
-from store.hashing import GENESIS_HASH, compute_hash
-from tests.store.factories import new_events
+from store.hashing import GENESIS_HASH, chain_hash, content_digest
+from tests.store.factories import T0, new_events
 
 LOG_SIZE = 30
 _PARK = 1_000_000  # positions must stay positive (a CHECK), so rows are parked up high
@@ -65,8 +65,35 @@ def shift_positions(at_or_after: int, by: int) -> list[str]:
     ]
 
 
+def rehash(prev_hash: str, row: asyncpg.Record | dict[str, object]) -> tuple[str, bytes]:
+    """(hash, content_digest) a forger computes for a row's fields, chained to ``prev_hash``."""
+    fields = dict(row)
+    digest = content_digest(
+        stream_id=fields["stream_id"],  # type: ignore[arg-type]
+        event_id=fields["event_id"],  # type: ignore[arg-type]
+        type=fields["type"],  # type: ignore[arg-type]
+        schema_version=fields["schema_version"],  # type: ignore[arg-type]
+        data=fields["data"],  # type: ignore[arg-type]
+        metadata=fields["metadata"],  # type: ignore[arg-type]
+        recorded_at=fields["recorded_at"],  # type: ignore[arg-type]
+    )
+    link = chain_hash(
+        prev_hash,
+        position=fields["position"],  # type: ignore[arg-type]
+        stream_version=fields["stream_version"],  # type: ignore[arg-type]
+        content_digest=digest,
+    )
+    return link, digest
+
+
+_ROW = (
+    "SELECT position, stream_id, stream_version, event_id, type, schema_version,"
+    " data::text AS data, metadata::text AS metadata, recorded_at FROM events"
+)
+
+
 async def forged_row(owner: asyncpg.Connection, position: int, prev_hash: str) -> str:
-    """An INSERT of a plausible event at ``position`` whose hash is correctly computed."""
+    """An INSERT of a plausible event at ``position`` whose hashes are correctly computed."""
     event_id = uuid.uuid4()
     recorded_at = await owner.fetchval("SELECT now()")
     fields = {
@@ -80,11 +107,11 @@ async def forged_row(owner: asyncpg.Connection, position: int, prev_hash: str) -
         "metadata": "{}",
         "recorded_at": recorded_at,
     }
-    digest = compute_hash(prev_hash, **fields)  # type: ignore[arg-type]
+    link, digest = rehash(prev_hash, fields)
     return (
         "INSERT INTO events VALUES "
         f"({position}, 'a', 99, '{event_id}', 'SignOffGiven', 1, '{{\"forged\":true}}', '{{}}', "
-        f"'{recorded_at.isoformat()}', '{prev_hash}', '{digest}')"
+        f"'{recorded_at.isoformat()}', '{prev_hash}', '{link}', '\\x{digest.hex()}')"
     )
 
 
@@ -142,6 +169,8 @@ async def test_edited_content_is_named(
         "recorded_at = recorded_at + interval '1 microsecond'",
         "stream_version = stream_version + 100",
         "event_id = gen_random_uuid()",
+        "content_digest = sha256('forged')",
+        "hash = encode(sha256('forged'), 'hex')",
     ],
 )
 async def test_every_hashed_field_is_covered(
@@ -214,20 +243,33 @@ async def test_rewritten_link_breaks_the_chain(
     assert (result.problem, result.first_bad_position) == ("chain broken", 8)
 
 
+async def test_edit_with_recomputed_digest_is_caught_by_the_chain(
+    filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
+) -> None:
+    """Re-digesting edited content is not enough: the hash seals the digest."""
+    row = await owner.fetchrow(f"{_ROW} WHERE position = 15")
+    assert row is not None
+    _, digest = rehash(GENESIS_HASH, {**dict(row), "data": '{"n":"edited"}'})
+    await tamper(
+        owner,
+        'UPDATE events SET data = \'{"n":"edited"}\','
+        f" content_digest = '\\x{digest.hex()}' WHERE position = 15",
+    )
+    result = await verify_chain(app_pool)
+    assert (result.problem, result.first_bad_position) == ("content edited", 15)
+
+
 async def test_edit_with_recomputed_hash_is_caught_at_the_next_link(
     filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
 ) -> None:
-    row = await owner.fetchrow(
-        "SELECT position, stream_id, stream_version, event_id, type, schema_version,"
-        " metadata::text AS metadata, recorded_at, prev_hash FROM events WHERE position = 15"
-    )
+    row = await owner.fetchrow(f"{_ROW} WHERE position = 15")
     assert row is not None
-    fields = dict(row)
-    prev_hash = fields.pop("prev_hash")
-    new_hash = compute_hash(prev_hash, data='{"n":"edited"}', **fields)
+    prev_hash = await hash_at(owner, 14)
+    new_hash, digest = rehash(prev_hash, {**dict(row), "data": '{"n":"edited"}'})
     await tamper(
         owner,
-        f"UPDATE events SET data = '{{\"n\":\"edited\"}}', hash = '{new_hash}' WHERE position = 15",
+        'UPDATE events SET data = \'{"n":"edited"}\','
+        f" content_digest = '\\x{digest.hex()}', hash = '{new_hash}' WHERE position = 15",
     )
     result = await verify_chain(app_pool)
     assert (result.problem, result.first_bad_position) == ("chain broken", 16)
@@ -242,21 +284,18 @@ async def test_digest_catches_truncation_and_wholesale_rewrites(
 
     # Rewrite history from position 3 on, recomputing every later hash: only a digest kept
     # elsewhere can tell.
-    rows = await owner.fetch(
-        "SELECT position, stream_id, stream_version, event_id, type, schema_version,"
-        " data::text AS data, metadata::text AS metadata, recorded_at FROM events"
-        " WHERE position >= 3 ORDER BY position"
-    )
+    rows = await owner.fetch(f"{_ROW} WHERE position >= 3 ORDER BY position")
     prev = await hash_at(owner, 2)
     updates = []
     for row in rows:
         fields = dict(row)
         if fields["position"] == 3:
             fields["data"] = '{"n":"rewritten"}'
-        new_hash = compute_hash(prev, **fields)
+        new_hash, content = rehash(prev, fields)
         updates.append(
             f"UPDATE events SET data = '{fields['data']}', prev_hash = '{prev}',"
-            f" hash = '{new_hash}' WHERE position = {fields['position']}"
+            f" hash = '{new_hash}', content_digest = '\\x{content.hex()}'"
+            f" WHERE position = {fields['position']}"
         )
         prev = new_hash
     await tamper(owner, *updates)
@@ -268,3 +307,24 @@ async def test_digest_catches_truncation_and_wholesale_rewrites(
     result = await verify_chain(app_pool, digest=(30, "0" * 64))
     assert (result.problem, result.first_bad_position) == ("digest mismatch", 30)
     assert result.head_position == 15
+
+
+async def test_an_event_appended_with_a_wrong_digest_fails_verification_at_its_position(
+    filled: EventStore, app_pool: asyncpg.Pool
+) -> None:
+    """The database seals the digest a writer gives without recomputing it; a writer that lies
+    (or has a bug) leaves an event that never verifies, named like an edit."""
+    head = await filled.head()
+    row = await app_pool.fetchrow(
+        "SELECT * FROM append_events('d', 0, $1, '{T}', '{1}', '{\"{}\"}', '{\"{}\"}', $2,"
+        " ARRAY[sha256('the digest of some other content')])",
+        [uuid.uuid4()],
+        [T0],
+    )
+    assert row is not None
+    assert row["first_position"] == LOG_SIZE + 1
+    result = await verify_chain(app_pool)
+    assert (result.problem, result.first_bad_position) == ("content edited", LOG_SIZE + 1)
+    assert result.detail is not None
+    assert "wrong digest" in result.detail
+    assert (result.head_position, result.head_hash) == head
