@@ -13,7 +13,6 @@ elsewhere and passes it back as ``digest`` to prove the log still extends it.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,8 +28,7 @@ from store.hashing import (
     canonical_content_bytes,
     chain_hash,
     compute_hash,
-    content_bytes_of_texts,
-    stream_netstring,
+    content_digests,
 )
 
 __all__ = [
@@ -99,8 +97,8 @@ class _Row:
 
     def content_intact(self) -> bool:
         """Do the stored fields still give the stored content digest?"""
-        content = content_bytes_of_texts(
-            stream_netstring(self.stream_id),
+        fields = (
+            self.stream_id,
             self.event_id,
             self.type,
             self.schema_version,
@@ -108,7 +106,7 @@ class _Row:
             self.metadata,
             self.recorded_at,
         )
-        return hashlib.sha256(content).digest() == self.content_digest
+        return content_digests((fields,))[0] == self.content_digest
 
     def chain(self, *, position: int | None = None) -> str:
         """The hash this row's place, predecessor and stored digest give."""

@@ -8,17 +8,17 @@ the two-level hash, see ``store.hashing``), calls it, and turns its SQLSTATEs in
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import asyncpg
 
 from store.errors import EventIdReused, EventStoreError, InvalidEvent, StreamVersionConflict
 from store.events import AppendResult, NewEvent, RecordedEvent
-from store.hashing import GENESIS_HASH, canonical_json, content_bytes_of_texts, stream_netstring
+from store.hashing import GENESIS_HASH, canonical_json_many, content_digests
 
 _APPEND = """
 SELECT first_position, last_position, stream_version_after, already_stored
@@ -58,8 +58,6 @@ SELECT COALESCE(max(stream_version), 0) FROM public.events WHERE stream_id = $1
 """
 
 _HEAD = "SELECT position, hash FROM public.events ORDER BY position DESC LIMIT 1"
-
-_sha256 = hashlib.sha256
 
 _VERSION_CONFLICT = "LC001"
 _EVENT_ID_REUSED = "LC002"
@@ -145,23 +143,20 @@ def _encode_append(
     if not events:
         raise InvalidEvent(f"nothing to append to stream {stream_id!r}")
     try:
-        stream = stream_netstring(stream_id)
         if len(events) == 1:
-            return _APPEND_ONE, (stream_id, expected_version, *_encode_one(stream, events[0]))
+            return _APPEND_ONE, (stream_id, expected_version, *_encode_one(stream_id, events[0]))
         ids = [event.event_id for event in events]
         if len(set(ids)) != len(ids):
             repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str)
             raise EventIdReused(repeated, "the same id appears twice in one batch")
-        # Column by column: a hundred events go faster this way than through _encode_one.
         types = [event.type for event in events]
         schema_versions = [event.schema_version for event in events]
-        data = [canonical_json(event.data) for event in events]
-        metadata = [canonical_json(event.metadata) for event in events]
+        data = canonical_json_many([event.data for event in events])
+        metadata = canonical_json_many([event.metadata for event in events])
         recorded_at = [event.recorded_at for event in events]
-        digests = [
-            _sha256(content_bytes_of_texts(stream, *fields)).digest()
-            for fields in zip(ids, types, schema_versions, data, metadata, recorded_at, strict=True)
-        ]
+        digests = content_digests(
+            zip(repeat(stream_id), ids, types, schema_versions, data, metadata, recorded_at)
+        )
     except UnicodeEncodeError as exc:
         raise InvalidEvent(f"cannot encode events for stream {stream_id!r}: {exc}") from exc
     except (TypeError, ValueError) as exc:
@@ -170,12 +165,11 @@ def _encode_append(
     return _APPEND, (stream_id, expected_version, *columns)
 
 
-def _encode_one(stream: bytes, event: NewEvent) -> tuple[Any, ...]:
+def _encode_one(stream_id: str, event: NewEvent) -> tuple[Any, ...]:
     """One event's columns, in ``append_events()`` order, its content digest last."""
-    data = canonical_json(event.data)
-    metadata = canonical_json(event.metadata)
-    content = content_bytes_of_texts(
-        stream,
+    data, metadata = canonical_json_many((event.data, event.metadata))
+    fields = (
+        stream_id,
         event.event_id,
         event.type,
         event.schema_version,
@@ -183,15 +177,7 @@ def _encode_one(stream: bytes, event: NewEvent) -> tuple[Any, ...]:
         metadata,
         event.recorded_at,
     )
-    return (
-        event.event_id,
-        event.type,
-        event.schema_version,
-        data,
-        metadata,
-        event.recorded_at,
-        _sha256(content).digest(),
-    )
+    return (*fields[1:], content_digests((fields,))[0])
 
 
 def _translate(exc: asyncpg.PostgresError, stream_id: str) -> EventStoreError | None:

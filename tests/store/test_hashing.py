@@ -17,9 +17,11 @@ from store.hashing import (
     canonical_chain_bytes,
     canonical_content_bytes,
     canonical_json,
+    canonical_json_many,
     chain_hash,
     compute_hash,
     content_digest,
+    content_digests,
     hash_of,
     recorded_at_micros,
 )
@@ -145,6 +147,22 @@ def test_chain_record_needs_whole_hashes() -> None:
         canonical_chain_bytes(position=1, stream_version=1, prev_hash="ab", content_digest=b"")
     with pytest.raises(ValueError, match="non-hexadecimal"):
         chain_hash("zz" * 32, position=1, stream_version=1, content_digest=bytes(32))
+
+
+def test_batch_functions_agree_with_the_single_event_ones() -> None:
+    """The writer digests a batch in one call; rows may change stream midway."""
+    rng = random.Random(7)
+    cases = [_random_content(rng, i) for i in range(20)]
+    for case in cases[10:]:
+        case["stream_id"] = cases[9]["stream_id"]
+    rows = [tuple(case.values()) for case in cases]
+    assert content_digests(rows) == [content_digest(**case) for case in cases]  # type: ignore[arg-type]
+    values = [{"n": i, "x": [1.5, None, "é"]} for i in range(5)]
+    assert canonical_json_many(values) == [canonical_json(v) for v in values]
+    looped: dict[str, object] = {}
+    looped["self"] = looped
+    with pytest.raises(ValueError, match="refers to itself"):
+        canonical_json_many([{}, looped])
 
 
 def test_canonical_json_matches_the_standard_library() -> None:
