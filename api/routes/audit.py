@@ -38,7 +38,17 @@ async def verify(
 
 @router.get("/audit/digest", responses=REFUSALS)
 async def digest(caller: Caller, services: Services) -> dict[str, object]:
-    """The head of the log: keep it outside the system and verify against it later."""
+    """The head of the log, once the whole chain verifies: keep it outside the system and
+    verify against it later. A log that does not verify gets no digest (409)."""
     require_role(caller, *AUDIT_ROLES)
-    position, head_hash = await services.events.head()
-    return {"position": position, "hash": head_hash}
+    if services.audit_pool is None:
+        raise ApiRefusal(503, "audit.unavailable", "audit verification is not configured")
+    verification = await verify_chain(services.audit_pool)
+    if not verification.ok:
+        raise ApiRefusal(
+            409,
+            "audit.chain_broken",
+            f"the log does not verify at position {verification.first_bad_position} "
+            f"({verification.problem}); no digest is issued",
+        )
+    return {"position": verification.head_position, "hash": verification.head_hash}

@@ -1,5 +1,7 @@
 """Auditors verify the hash chain and take digests over HTTP."""
 
+import asyncpg
+
 from tests.api.conftest import ApiHarness
 from tests.api.http_journey import People
 from tests.support.journey import OWNER
@@ -53,3 +55,23 @@ async def test_verification_needs_the_auditor_or_admin_role(api: ApiHarness) -> 
     assert response.status_code == 403
     assert response.json()["error"]["rule"] == "auth.role_required"
     assert half.status_code == 422
+
+
+async def test_no_digest_is_issued_for_a_log_that_does_not_verify(
+    api: ApiHarness, product_id: str, database_dsn: str
+) -> None:
+    owner = await People(api).headers(OWNER)
+    await api.http.post("/products", json={"id": product_id, "name": "Atlas"}, headers=owner)
+    auditor = await api.person("audrey", ["auditor"], "Audrey Auditor")
+    connection = await asyncpg.connect(database_dsn)
+    try:
+        await connection.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        await connection.execute("UPDATE events SET type = 'ProductForged' WHERE position = 1")
+    finally:
+        await connection.close()
+
+    response = await api.http.get("/audit/digest", headers=auditor)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["rule"] == "audit.chain_broken"
+    assert "position 1" in response.json()["error"]["message"]
