@@ -20,8 +20,9 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.notifications import Notification
 from store.notification_outbox import NotificationOutbox
-from workflows.contracts import NOTIFY_STAKEHOLDERS, Notification, NotifyRequest
+from workflows.contracts import NOTIFY_STAKEHOLDERS, NotifyRequest
 
 LOG_CHANNEL = "log"
 log = structlog.get_logger("lifecycle.notifications")

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from workflows.contracts import Notification
+from domain.notifications import Notification
 
 __all__ = ["MAX_LIST_LIMIT", "Audience", "NotificationOutbox", "RecordedNotification"]
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.events import Event
 from domain.gate_evaluation import GateEvaluation
+from domain.notifications import Notification
 from domain.stages import Stage
 from domain.state import ProductState
 
@@ -73,35 +74,6 @@ class ProductView(_Frozen):
 
 
 NOTIFY_STAKEHOLDERS = "notify_stakeholders"
-
-NotificationKind = Literal[
-    "approval_requested",
-    "reminder",
-    "escalation",
-    "review_timed_out",
-    "review_voided",
-    "decision",
-    "stage_entered",
-]
-
-
-class Notification(_Frozen):
-    """One message to the people in some roles (and/or named people) about a product.
-
-    `notification_id` is derived from the event that caused it, so a retried delivery is
-    recognised and never sent twice."""
-
-    notification_id: str
-    kind: NotificationKind
-    product_id: str
-    product_name: str
-    gate: Stage | None = None
-    round: int | None = None
-    recipient_roles: list[str] = []
-    recipient_subjects: list[str] = []
-    headline: str
-    body: str = ""
-    occurred_at: datetime
 
 
 class NotifyRequest(_Frozen):

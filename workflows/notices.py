@@ -14,8 +14,8 @@ from domain.events import (
     ReviewTimedOut,
     StageEntered,
 )
+from domain.notifications import Notification
 from domain.state import ProductState
-from workflows.contracts import Notification
 
 
 def notices_for(events: list[Event], state: ProductState) -> list[Notification]:

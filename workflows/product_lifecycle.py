@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.evolve import evolve_all
     from domain.gate_evaluation import evaluate_current_gate
     from domain.identity import SYSTEM_ACTOR
+    from domain.notifications import Notification
     from domain.refusals import CommandRefused
     from domain.review_clock import next_review_alarm
     from domain.stages import Stage
@@ -49,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
         CommandReceipt,
         LifecycleOutcome,
         LifecycleStart,
-        Notification,
         NotifyRequest,
         ProductView,
         stream_id_for,

@@ -15,13 +15,13 @@ from api.auth import ADMIN_ROLE, Caller, Services
 from api.errors import ApiRefusal
 from api.routes.products import REFUSALS, ProductIdPath
 from domain.identity import Actor
+from domain.notifications import NotificationKind
 from store.notification_outbox import (
     MAX_LIST_LIMIT,
     Audience,
     NotificationOutbox,
     RecordedNotification,
 )
-from workflows.contracts import NotificationKind
 
 router = APIRouter(tags=["notifications"])
 

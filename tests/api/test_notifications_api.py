@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from api.app import create_app
+from domain.notifications import Notification
 from store.notification_outbox import NotificationOutbox
 from tests.api.conftest import ApiHarness
 from tests.store.test_notification_outbox import T0, notification
-from workflows.contracts import Notification
 
 
 def outbox_of(api: ApiHarness) -> NotificationOutbox:

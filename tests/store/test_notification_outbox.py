@@ -8,9 +8,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from domain.notifications import Notification
 from domain.stages import Stage
 from store.notification_outbox import Audience, NotificationOutbox, RecordedNotification
-from workflows.contracts import Notification
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
