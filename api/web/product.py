@@ -1,0 +1,233 @@
+"""The product page and its forms: evidence, checklist, metrics, review, sign-offs, decision."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request, Response
+from starlette.datastructures import FormData
+
+from api.routes.products import (
+    checklist_item,
+    decide_gate,
+    record_metric,
+    request_review,
+    sign_off,
+    submit_evidence,
+)
+from api.schemas import (
+    ChecklistRequest,
+    DecisionRequest,
+    EvidenceRequest,
+    MetricRequest,
+    ReviewRequest,
+    SignOffRequest,
+)
+from api.services import ApiServices
+from api.web import views
+from api.web.kit import (
+    PRODUCT_ID,
+    Refusal,
+    WebRoute,
+    attempt,
+    checked_form,
+    services_of,
+    sign_in_first,
+    signed_in,
+    text,
+    web_of,
+)
+from api.web.session import WebSession
+from domain.commands import GateOutcome
+from domain.gate_evaluation import evaluate_current_gate
+from domain.identity import Actor
+from domain.stages import LIFECYCLE_PATH
+from workflows.contracts import stream_id_for
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+async def product_page(
+    request: Request,
+    session: WebSession,
+    person: Actor,
+    product_id: str,
+    refusal: Refusal | None = None,
+    form_name: str = "",
+) -> Response:
+    web = web_of(request)
+    services = services_of(request)
+    state = None
+    if PRODUCT_ID.match(product_id):
+        await services.projection.catch_up()
+        state = await services.projection.get_state(product_id)
+    if state is None or not state.is_registered or state.stage is None:
+        return web.problem(
+            request,
+            session,
+            404,
+            "No such product",
+            f"No product '{product_id}' is registered.",
+            person,
+        )
+    now = services.clock()
+    evaluation = evaluate_current_gate(state)
+    gate = state.current_gate()
+    progress = state.progress
+    review = progress.review if progress else None
+    events = await services.events.read_stream(stream_id_for(product_id))
+    delegations = []
+    if services.delegations is not None and gate is not None:
+        asked = {r.role for r in gate.sign_offs}
+        delegations = [
+            d
+            for d in await services.delegations.active_received(person.subject, at=now)
+            if d.role in asked
+        ]
+    playbook = state.playbook
+    assert playbook is not None
+    checklist = [
+        (item, progress.checklist.get(item.key) if progress else None)
+        for item in (gate.checklist if gate else ())
+    ]
+    metric_keys = [t.metric for t in gate.metrics] if gate else []
+    metric_keys += [m.key for m in playbook.metrics if m.key not in metric_keys]
+    current = LIFECYCLE_PATH.index(state.stage) if state.stage in LIFECYCLE_PATH else 0
+    status = refusal.status if refusal else 200
+    return web.render(
+        request,
+        session,
+        "product.html",
+        {
+            "state": state,
+            "product_id": product_id,
+            "card": views.card_for(state, now),
+            "evaluation": evaluation,
+            "gate": gate,
+            "review": review,
+            "evidence": list(progress.evidence) if progress else [],
+            "checklist": checklist,
+            "metric_keys": metric_keys,
+            "metrics": sorted(state.metrics.values(), key=lambda m: m.metric),
+            "signatures": views.signatures(state),
+            "missing": views.missing_sign_offs(state),
+            "sign_roles": [r.role for r in gate.sign_offs if person.holds(r.role)] if gate else [],
+            "delegations": delegations,
+            "may_decide": bool(gate and any(person.holds(r) for r in gate.decider_roles)),
+            "outcomes": [o.value for o in GateOutcome],
+            "recycle_stages": [s.value for s in LIFECYCLE_PATH[: current + 1]],
+            "conditions": list(state.conditions),
+            "timeline": [views.timeline_entry(e.data, e.recorded_at) for e in reversed(events)],
+            "refusal": refusal,
+            "form_name": form_name,
+            "now": now,
+        },
+        person=person,
+        status=status,
+    )
+
+
+@router.get("/ui/products/{product_id}")
+async def show_product(request: Request, product_id: str) -> Response:
+    web = web_of(request)
+    session = web.codec.read(request)
+    person = await signed_in(request, session)
+    if person is None:
+        return sign_in_first(request, session)
+    return await product_page(request, session, person, product_id)
+
+
+ProductAction = Callable[[ApiServices, Actor, str, FormData], Awaitable[object]]
+
+
+async def _evidence(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    body = EvidenceRequest(
+        requirement=text(form, "requirement"),
+        title=text(form, "title"),
+        uri=text(form, "uri"),
+        summary=text(form, "summary"),
+    )
+    return await submit_evidence(pid, body, person, services)
+
+
+async def _checklist(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    body = ChecklistRequest.model_validate(
+        {"action": text(form, "action") or "done", "note": text(form, "note")}
+    )
+    return await checklist_item(pid, text(form, "item"), body, person, services)
+
+
+async def _metric(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    body = MetricRequest.model_validate(
+        {
+            "metric": text(form, "metric"),
+            "value": text(form, "value"),
+            "source": text(form, "source"),
+        }
+    )
+    return await record_metric(pid, body, person, services)
+
+
+async def _review(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    return await request_review(pid, ReviewRequest(note=text(form, "note")), person, services)
+
+
+def sign_off_request(form: FormData) -> SignOffRequest:
+    return SignOffRequest.model_validate(
+        {
+            "verdict": text(form, "verdict"),
+            "role": text(form, "role") or None,
+            "reason": text(form, "reason"),
+            "on_behalf_of": text(form, "on_behalf_of") or None,
+        }
+    )
+
+
+async def _sign(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    return await sign_off(pid, sign_off_request(form), person, services)
+
+
+def decision_request(form: FormData) -> DecisionRequest:
+    conditions = [line.strip() for line in text(form, "conditions").splitlines() if line.strip()]
+    return DecisionRequest.model_validate(
+        {
+            "outcome": text(form, "outcome"),
+            "reason": text(form, "reason"),
+            "conditions": conditions,
+            "recycle_to": text(form, "recycle_to") or None,
+        }
+    )
+
+
+async def _decide(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    return await decide_gate(pid, decision_request(form), person, services)
+
+
+PRODUCT_ACTIONS: dict[str, tuple[ProductAction, str]] = {
+    "evidence": (_evidence, "Evidence added."),
+    "checklist": (_checklist, "Checklist updated."),
+    "metrics": (_metric, "Metric recorded."),
+    "review": (_review, "Gate review requested; the approvers are asked."),
+    "signoffs": (_sign, "Your sign-off is recorded."),
+    "decision": (_decide, "Decision recorded."),
+}
+
+
+@router.post("/ui/products/{product_id}/{action}")
+async def product_command(request: Request, product_id: str, action: str) -> Response:
+    web = web_of(request)
+    session = web.codec.read(request)
+    person = await signed_in(request, session)
+    if person is None:
+        return sign_in_first(request, session)
+    form = await checked_form(request, session)
+    if isinstance(form, Response):
+        return form
+    known = PRODUCT_ACTIONS.get(action)
+    if known is None or not PRODUCT_ID.match(product_id):
+        return web.problem(request, session, 404, "Not found", "No such form.", person)
+    run, done = known
+    services = services_of(request)
+    refusal = await attempt(request, lambda: run(services, person, product_id, form))
+    if refusal is not None:
+        return await product_page(request, session, person, product_id, refusal, action)
+    session.say(done)
+    return web.redirect(request, session, f"/ui/products/{product_id}")
