@@ -10,6 +10,7 @@ from rich.console import Console
 from cli import render
 from cli.client import segment
 from cli.session import OutputOption, config_of, session, usage_error
+from cli.views import admin as admin_view
 
 users_app = typer.Typer(help="People and their roles (admin).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -42,7 +43,7 @@ def whoami(ctx: typer.Context, output: OutputOption = None) -> None:
         body = s.client.get("/me")
 
         def show(console: Console) -> None:
-            console.print(render.user_line(body))
+            console.print(admin_view.user_line(body))
             console.print(render.text(f"at {config_of(ctx).url}", "dim"))
 
         s.emit(body, show)
@@ -64,7 +65,7 @@ def users_add(
         body = s.client.post(
             "/users", {"subject": subject, "display_name": name, "roles": _roles(role)}
         )
-        s.emit(body, lambda c: c.print(render.text("added ") + render.user_line(body)))
+        s.emit(body, lambda c: c.print(render.text("added ") + admin_view.user_line(body)))
 
 
 @users_app.command("list")
@@ -72,7 +73,7 @@ def users_list(ctx: typer.Context, output: OutputOption = None) -> None:
     """Every person, enabled or not."""
     with session(ctx, output) as s:
         body = s.client.get("/users")
-        s.emit(body, lambda c: render.users(c, body))
+        s.emit(body, lambda c: admin_view.users(c, body))
 
 
 @users_app.command("set-roles")
@@ -109,7 +110,7 @@ def _patch_user(
 ) -> None:
     with session(ctx, output) as s:
         body = s.client.patch(f"/users/{segment(subject)}", change)
-        s.emit(body, lambda c: c.print(render.text(done) + render.user_line(body)))
+        s.emit(body, lambda c: c.print(render.text(done) + admin_view.user_line(body)))
 
 
 # -- tokens -------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def tokens_list(
     """Tokens (never their secrets)."""
     with session(ctx, output) as s:
         body = s.client.get("/tokens", {"subject": subject})
-        s.emit(body, lambda c: render.tokens(c, body))
+        s.emit(body, lambda c: admin_view.tokens(c, body))
 
 
 @tokens_app.command("revoke")

@@ -15,6 +15,9 @@ from rich.console import Console
 from cli import render
 from cli.client import segment
 from cli.session import OutputOption, session, usage_error
+from cli.views import approvals as approvals_view
+from cli.views import product as product_view
+from cli.views import trail as trail_view
 from domain.stages import Stage
 
 product_app = typer.Typer(help="Register, list and show products.", no_args_is_help=True)
@@ -105,7 +108,9 @@ def product_create(
                 "playbook": playbook,
             },
         )
-        s.emit(body, lambda c: render.receipt(c, f"registered under playbook '{playbook}'", body))
+        s.emit(
+            body, lambda c: product_view.receipt(c, f"registered under playbook '{playbook}'", body)
+        )
 
 
 @product_app.command("list")
@@ -131,7 +136,7 @@ def product_list(
         found = body.get("products", [])
 
         def show(console: Console) -> None:
-            render.product_list(console, found)
+            product_view.product_list(console, found)
             if len(found) == limit:
                 more = f"more may follow: lifecycle product list --offset {offset + limit} ..."
                 console.print(render.text(more, "dim"))
@@ -145,7 +150,7 @@ def product_show(ctx: typer.Context, product_id: ProductArg, output: OutputOptio
     signed, who is missing, when it is due; why the gate is blocked, hold and conditions."""
     with session(ctx, output) as s:
         body = s.client.get(_product_path(product_id))
-        s.emit(body, lambda c: render.product_detail(c, body))
+        s.emit(body, lambda c: product_view.product_detail(c, body))
 
 
 # -- evidence, checklist, metrics ---------------------------------------------------------------
@@ -167,7 +172,7 @@ def evidence_add(
             _product_path(product_id, "evidence"),
             {"requirement": requirement, "title": title, "uri": uri, "summary": summary},
         )
-        s.emit(body, lambda c: render.receipt(c, f"evidence added to {requirement}", body))
+        s.emit(body, lambda c: product_view.receipt(c, f"evidence added to {requirement}", body))
 
 
 ItemArg = Annotated[str, typer.Argument(help="The checklist item's key.")]
@@ -186,7 +191,7 @@ def checklist_done(
         body = s.client.post(
             _product_path(product_id, "checklist", segment(item)), {"action": "done", "note": note}
         )
-        s.emit(body, lambda c: render.receipt(c, f"{item} done", body))
+        s.emit(body, lambda c: product_view.receipt(c, f"{item} done", body))
 
 
 @checklist_app.command("reopen")
@@ -203,7 +208,7 @@ def checklist_reopen(
             _product_path(product_id, "checklist", segment(item)),
             {"action": "reopen", "note": reason},
         )
-        s.emit(body, lambda c: render.receipt(c, f"{item} reopened", body))
+        s.emit(body, lambda c: product_view.receipt(c, f"{item} reopened", body))
 
 
 def _observed_at(value: str | None) -> str | None:
@@ -246,7 +251,7 @@ def metric_record(
             _product_path(product_id, "metrics"),
             {"metric": metric, "value": value, "source": source, "observed_at": when},
         )
-        s.emit(body, lambda c: render.receipt(c, f"{metric} = {render.number(value)}", body))
+        s.emit(body, lambda c: product_view.receipt(c, f"{metric} = {render.number(value)}", body))
 
 
 # -- gate ---------------------------------------------------------------------------------------
@@ -262,7 +267,7 @@ def gate_review(
     """Ask the gate's approvers to sign (product owner; starts a new round)."""
     with session(ctx, output) as s:
         body = s.client.post(_product_path(product_id, "gate", "review"), {"note": note})
-        s.emit(body, lambda c: render.receipt(c, "review requested", body))
+        s.emit(body, lambda c: product_view.receipt(c, "review requested", body))
 
 
 @gate_app.command("signoff")
@@ -321,7 +326,7 @@ def gate_signoff(
                 "on_behalf_of": on_behalf_of,
             },
         )
-        s.emit(body, lambda c: render.receipt(c, done, body))
+        s.emit(body, lambda c: product_view.receipt(c, done, body))
 
 
 @gate_app.command("revoke")
@@ -336,7 +341,7 @@ def gate_revoke(
         body = s.client.post(
             _product_path(product_id, "gate", "signoffs", "revoke"), {"reason": reason}
         )
-        s.emit(body, lambda c: render.receipt(c, "sign-off revoked", body))
+        s.emit(body, lambda c: product_view.receipt(c, "sign-off revoked", body))
 
 
 _TAKES_CONDITIONS = {OutcomeChoice.CONDITIONAL_GO}
@@ -398,7 +403,7 @@ def gate_decide(
         body = s.client.post(_product_path(product_id, "gate", "decision"), request)
 
         def show(console: Console) -> None:
-            render.receipt(console, done, body)
+            product_view.receipt(console, done, body)
             follow_up = _DECISION_FOLLOW_UP.get(outcome)
             if follow_up:
                 console.print(render.text(follow_up.format(product_id=product_id), "dim"))
@@ -435,7 +440,7 @@ def condition_meet(
         body = s.client.post(
             _product_path(product_id, "conditions", segment(condition_id)), {"note": note}
         )
-        s.emit(body, lambda c: render.receipt(c, f"condition {condition_id} met", body))
+        s.emit(body, lambda c: product_view.receipt(c, f"condition {condition_id} met", body))
 
 
 # -- audit, approvals ---------------------------------------------------------------------------
@@ -472,7 +477,7 @@ def audit_log(
             body = s.client.get(path, {"after": after, "limit": limit})
 
         def show(console: Console) -> None:
-            render.trail(console, product_id, body.get("events", []))
+            trail_view.trail(console, product_id, body.get("events", []))
             if body.get("next_after") is not None:
                 console.print(
                     render.text(
@@ -490,4 +495,4 @@ def approvals(ctx: typer.Context, output: OutputOption = None) -> None:
     the oldest request, with its due date."""
     with session(ctx, output) as s:
         body = s.client.get("/approvals")
-        s.emit(body, lambda c: render.approvals(c, body.get("pending", [])))
+        s.emit(body, lambda c: approvals_view.approvals(c, body.get("pending", [])))
