@@ -8,7 +8,10 @@ from typing import Any
 import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.event_log import EventLogActivities
+from activities.notifications import NotificationActivities
 from domain.commands import DecideGate, GateOutcome, GiveSignOff, RequestGateReview, Verdict
 from domain.playbook import Playbook
 from domain.stages import LIFECYCLE_PATH, Stage
@@ -17,6 +20,7 @@ from store.notification_outbox import NotificationOutbox
 from tests.support.journey import OWNER, gatekeeper, register
 from workflows.contracts import stream_id_for
 from workflows.product_client import ProductLifecycleClient
+from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 LEAD = gatekeeper("product-lead")
 
@@ -164,3 +168,49 @@ async def test_a_review_records_its_due_date_and_arms_the_first_reminder(
     assert due is not None
     assert view.next_review_alarm == view.state.progress.review.requested_at + timedelta(days=3)
     assert due - view.state.progress.review.requested_at == timedelta(days=10)
+
+
+async def test_review_timers_survive_a_worker_restart(
+    time_skipping_env: WorkflowEnvironment,
+    event_store: EventStore,
+    app_pool: asyncpg.Pool,
+    product_id: str,
+) -> None:
+    task_queue = f"restart-{product_id}"
+
+    def new_worker() -> Worker:
+        # No workflow cache, so nothing waits on the stopped worker's sticky queue: the next
+        # worker replays the history from scratch, as after a crash.
+        return Worker(
+            time_skipping_env.client,
+            task_queue=task_queue,
+            max_cached_workflows=0,
+            workflows=[ProductLifecycleWorkflow],
+            activities=[
+                EventLogActivities(event_store).append_product_events,
+                NotificationActivities(NotificationOutbox(app_pool)).notify_stakeholders,
+            ],
+        )
+
+    async with new_worker():
+        products = ProductLifecycleClient(time_skipping_env.client, task_queue)
+        await open_review(products, product_id, "auto_reject")
+        outbox = NotificationOutbox(app_pool)
+
+        async def requested() -> bool:
+            return bool(await outbox.list(product_id=product_id, kind="approval_requested"))
+
+        await eventually(requested)  # stop between tasks, not in the middle of an activity
+    # The first worker is gone, with its cache; a fresh one replays and keeps the timers.
+    async with new_worker():
+        await time_skipping_env.sleep(timedelta(days=11))
+
+        async def timed_out() -> bool:
+            return "ReviewTimedOut" in await stored_types(event_store, product_id)
+
+        await eventually(timed_out, seconds=20)
+        view = await products.view(product_id)
+
+    assert view.state.progress is not None
+    assert view.state.progress.review is not None
+    assert view.state.progress.review.timed_out == "auto_reject"
