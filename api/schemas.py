@@ -140,8 +140,12 @@ class ProductDetail(BaseModel):
     blocked_by: list[str] = Field(
         default_factory=list, description="Why the gate cannot pass now, one line each."
     )
+    overdue: bool = Field(
+        default=False, description="The open review is past its due date (server time)."
+    )
     on_hold: bool = False
     hold_reason: str = ""
+    killed_reason: str = ""
     conditions: list[GateCondition] = Field(default_factory=list)
     next_review_alarm: datetime | None = None
     metrics: dict[str, MetricReading]

@@ -18,6 +18,7 @@ class ApprovalItem(PendingSignOff):
     due_at: datetime | None = None
     overdue: bool = False
     on_behalf_of: str | None = None  # the principal, when waiting through a delegation
+    on_behalf_of_name: str | None = None
 
 
 class Approvals(BaseModel):
@@ -25,7 +26,7 @@ class Approvals(BaseModel):
 
 
 def _items(
-    state: ProductState, person: Actor, now: datetime, on_behalf_of: str | None = None
+    state: ProductState, person: Actor, now: datetime, on_behalf_of: Actor | None = None
 ) -> list[ApprovalItem]:
     review = state.progress.review if state.progress else None
     due = review.due_at if review else None
@@ -34,7 +35,8 @@ def _items(
             **item.model_dump(),
             due_at=due,
             overdue=due is not None and due <= now,
-            on_behalf_of=on_behalf_of,
+            on_behalf_of=on_behalf_of.subject if on_behalf_of else None,
+            on_behalf_of_name=on_behalf_of.display_name if on_behalf_of else None,
         )
         for item in sign_offs_awaiting(state, person)
     ]
@@ -61,6 +63,6 @@ async def my_approvals(caller: Caller, services: Services) -> Approvals:
                     and (state.progress.review.requested_by.subject == caller.subject)
                 ):
                     continue  # a delegation never lets you approve your own request
-                pending += _items(state, principal, now, on_behalf_of=delegation.principal)
+                pending += _items(state, principal, now, on_behalf_of=principal)
     pending.sort(key=lambda i: (not i.overdue, i.due_at or i.requested_at, i.product_id, i.role))
     return Approvals(pending=pending)

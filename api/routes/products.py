@@ -178,8 +178,13 @@ async def show_product(
         review=review,
         waiting_for=waiting,
         blocked_by=blocked,
+        overdue=review is not None
+        and review.due_at is not None
+        and review.rejection() is None
+        and (review.timed_out is not None or review.due_at <= services.clock()),
         on_hold=state.on_hold,
         hold_reason=state.hold_reason,
+        killed_reason=state.killed_reason,
         conditions=list(state.conditions),
         next_review_alarm=view.next_review_alarm,
         metrics=state.metrics,

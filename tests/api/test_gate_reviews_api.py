@@ -93,6 +93,7 @@ async def test_two_approvers_of_one_role_and_one_of_another_reach_quorum_and_the
     assert detail["review"]["due_at"] is not None
     assert any("1 of 2 approvals from product-lead" in b for b in detail["blocked_by"])
     assert detail["next_review_alarm"] is not None
+    assert detail["overdue"] is False
 
     await sign(api, product_id, linus)
     result = await sign(api, product_id, omar)
@@ -169,9 +170,9 @@ async def test_a_delegate_signs_for_someone_away_and_both_are_recorded(
     )
     assert granted.status_code == 201, granted.text
     inbox = (await api.http.get("/approvals", headers=mia)).json()["pending"]
-    assert [(i["product_id"], i["role"], i["on_behalf_of"]) for i in inbox] == [
-        (product_id, "finance", "omar")
-    ]
+    assert [
+        (i["product_id"], i["role"], i["on_behalf_of"], i["on_behalf_of_name"]) for i in inbox
+    ] == [(product_id, "finance", "omar", "Omar Haddad")]
 
     await sign(api, product_id, mia, on_behalf_of="omar")
     again = await api.http.post(
