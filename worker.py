@@ -12,6 +12,7 @@ from activities.event_log import EventLogActivities
 from activities.notifications import NotificationActivities
 from runtime.log_setup import configure_logging
 from runtime.settings import Settings
+from store.app_role import set_app_role_password
 from store.event_store import EventStore
 from store.migrations import create_app_pool, migrate
 from store.notification_outbox import NotificationOutbox
@@ -37,11 +38,22 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
     )
 
 
+async def open_app_pool(
+    settings: Settings, database_url: str, *, max_size: int = 10
+) -> asyncpg.Pool:
+    """The restricted role's pool; with LIFECYCLE_APP_DB_PASSWORD set, the role gets that
+    password first (run after migrations, as the owner)."""
+    password = settings.app_db_password.get_secret_value() if settings.app_db_password else None
+    if password is not None:
+        await set_app_role_password(database_url, password)
+    return await create_app_pool(database_url, max_size=max_size, password=password)
+
+
 async def run_worker(settings: Settings, database_url: str) -> None:
     """Runs until cancelled. Migrations are applied first so a worker never meets an old schema."""
     await migrate(database_url)
     client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
-    pool = await create_app_pool(database_url)
+    pool = await open_app_pool(settings, database_url)
     try:
         await build_worker(client, pool, settings.temporal_task_queue).run()
     finally:

@@ -17,8 +17,8 @@ from runtime.demo import DemoPerson, DemoPortfolio
 from runtime.embedded_postgres import EmbeddedPostgres, start_embedded_postgres
 from runtime.embedded_temporal import EmbeddedTemporal, port_is_open, start_embedded_temporal
 from runtime.settings import Settings
-from store.migrations import create_app_pool, migrate
-from worker import build_worker, connect_temporal
+from store.migrations import migrate
+from worker import build_worker, connect_temporal, open_app_pool
 
 
 class PortInUse(RuntimeError):
@@ -71,7 +71,7 @@ async def run_dev_stack(
         )
         await migrate(database_url)
         client = await connect_temporal(temporal.address, settings.temporal_namespace)
-        pool = await create_app_pool(database_url, max_size=20)
+        pool = await open_app_pool(settings, database_url, max_size=20)
         try:
             api = build_api(settings, client, pool)
             async with build_worker(client, pool, settings.temporal_task_queue):

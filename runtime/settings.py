@@ -13,6 +13,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # The password of the restricted role the worker and API log in as (not needed on the
+    # embedded server, which trusts local logins).
+    app_db_password: SecretStr | None = Field(
+        default=None, validation_alias="LIFECYCLE_APP_DB_PASSWORD"
+    )
     temporal_address: str = Field(default="127.0.0.1:7233", validation_alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", validation_alias="TEMPORAL_NAMESPACE")
     temporal_task_queue: str = Field(

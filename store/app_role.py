@@ -83,3 +83,20 @@ async def create_app_pool(
         **pool_kwargs,
     )
     return pool
+
+
+async def set_app_role_password(dsn: str, password: str, *, role: str = APP_ROLE) -> None:
+    """Give the application role a password, as the migrating (owning) user.
+
+    The embedded server trusts local logins, so it needs none; a managed Postgres asks for one
+    (LIFECYCLE_APP_DB_PASSWORD). The statement is built by the server's own `format(%L)`, so
+    the password is quoted by Postgres rather than by string pasting here.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        statement = await conn.fetchval(
+            "SELECT format('ALTER ROLE %I WITH PASSWORD %L', $1::text, $2::text)", role, password
+        )
+        await conn.execute(statement)
+    finally:
+        await conn.close()
