@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from cli import render
-from cli.commands import audit_chain, evidence, gates
+from cli.commands import evidence, gates
 from cli.commands.common import ProductArg, product_path
 from cli.session import OutputOption, session, usage_error
 from cli.views import approvals as approvals_view
@@ -21,9 +21,7 @@ from cli.views import trail as trail_view
 from domain.stages import Stage
 
 product_app = typer.Typer(help="Register, list and show products.", no_args_is_help=True)
-audit_app = typer.Typer(
-    help="The decision trail, and proof the log was not altered.", no_args_is_help=True
-)
+audit_app = typer.Typer(help="The decision trail.", no_args_is_help=True)
 
 TRAIL_PAGE_MAX = 500
 
@@ -42,7 +40,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(gates.gate_app, name="gate")
     app.add_typer(gates.condition_app, name="condition")
     app.add_typer(audit_app, name="audit")
-    audit_chain.register(audit_app)
     app.command("approvals")(approvals)
 
 
