@@ -4,49 +4,12 @@ test-artifacts/ as a screenshot and its HTML."""
 
 import asyncio
 import re
-from collections.abc import Callable
-from pathlib import Path
 
-from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from api.web.session import CONTENT_SECURITY_POLICY
+from tests.web.browser import in_browser
 from tests.web.conftest import WebHarness
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def in_browser(name: str, scenario: Callable[[Page], None]) -> None:
-    """Runs `scenario` in a fresh Chromium page; CSP violations fail it too."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.set_default_timeout(15_000)
-            violations: list[str] = []
-
-            def watch(message: ConsoleMessage) -> None:
-                if "Content Security Policy" in message.text:
-                    violations.append(message.text)
-
-            page.on("console", watch)
-            try:
-                scenario(page)
-                assert not violations, f"CSP violations: {violations}"
-            except BaseException:
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-                (ARTIFACTS / f"{name}.html").write_text(page.content())
-                raise
-        finally:
-            browser.close()
 
 
 async def test_an_approver_signs_a_gate_from_the_inbox_and_the_product_moves_on(
