@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.client import DEFAULT_TIMEOUT, DEFAULT_URL
-from cli.commands import admin, delegations, local, products
+from cli.commands import admin, config, delegations, local, products
 from cli.session import CliConfig, OutputFormat
 
 app = typer.Typer(
@@ -72,3 +72,4 @@ products.register(app)
 admin.register(app)
 delegations.register(app)
 local.register(app)
+config.register(app)
