@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     )
     api_port: int = Field(default=8000, ge=1, le=65535, validation_alias="LIFECYCLE_API_PORT")
     playbook_dir: Path | None = Field(default=None, validation_alias="LIFECYCLE_PLAYBOOK_DIR")
+    # Where notifications go (webhooks, people channels): runtime/notification_routes.py.
+    # Endpoints and their secrets are deployment config, kept out of the content-hashed
+    # playbooks; unset, notifications go to the outbox and the log only.
+    notification_routes: Path | None = Field(
+        default=None, validation_alias="LIFECYCLE_NOTIFICATION_ROUTES"
+    )
     oidc_issuer: str | None = Field(default=None, validation_alias="LIFECYCLE_OIDC_ISSUER")
     oidc_audience: str | None = Field(default=None, validation_alias="LIFECYCLE_OIDC_AUDIENCE")
     oidc_jwks_url: str | None = Field(default=None, validation_alias="LIFECYCLE_OIDC_JWKS_URL")
