@@ -1,4 +1,9 @@
-"""The product page and its forms: evidence, checklist, metrics, review, sign-offs, decision."""
+"""The product page and its forms: evidence, checklist, metrics, review, sign-offs (and revoking
+one's own), decision, and meeting a Conditional Go's conditions.
+
+A refused form comes back as the same page with the rule's message next to that form (the
+`refused_at` slot); a refusal for a form the page does not show goes at the top.
+"""
 
 from collections.abc import Awaitable, Callable
 
@@ -8,17 +13,21 @@ from starlette.datastructures import FormData
 from api.routes.products import (
     checklist_item,
     decide_gate,
+    meet_condition,
     record_metric,
     request_review,
+    revoke_sign_off,
     sign_off,
     submit_evidence,
 )
 from api.schemas import (
     ChecklistRequest,
+    ConditionMetRequest,
     DecisionRequest,
     EvidenceRequest,
     MetricRequest,
     ReviewRequest,
+    RevokeSignOffRequest,
     SignOffRequest,
 )
 from api.services import ApiServices
@@ -40,6 +49,7 @@ from domain.commands import GateOutcome
 from domain.gate_evaluation import evaluate_current_gate
 from domain.identity import Actor
 from domain.stages import LIFECYCLE_PATH
+from domain.state import ProductState
 from workflows.contracts import stream_id_for
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -92,6 +102,11 @@ async def product_page(
     metric_keys += [m.key for m in playbook.metrics if m.key not in metric_keys]
     current = LIFECYCLE_PATH.index(state.stage) if state.stage in LIFECYCLE_PATH else 0
     status = refusal.status if refusal else 200
+    mine = [s for s in review.sign_offs if s.signer.subject == person.subject] if review else []
+    is_owner = person.subject == state.owner
+    may_decide = bool(gate and any(person.holds(r) for r in gate.decider_roles))
+    slots = inline_slots(state, has_review=review is not None, revocable=bool(mine))
+    slots |= {"decision"} if may_decide else set()
     return web.render(
         request,
         session,
@@ -111,18 +126,31 @@ async def product_page(
             "missing": views.missing_sign_offs(state),
             "sign_roles": [r.role for r in gate.sign_offs if person.holds(r.role)] if gate else [],
             "delegations": delegations,
-            "may_decide": bool(gate and any(person.holds(r) for r in gate.decider_roles)),
+            "may_decide": may_decide,
+            "my_sign_offs": mine,
+            "is_owner": is_owner,
             "outcomes": [o.value for o in GateOutcome],
             "recycle_stages": [s.value for s in LIFECYCLE_PATH[: current + 1]],
             "conditions": list(state.conditions),
             "timeline": [views.timeline_entry(e.data, e.recorded_at) for e in reversed(events)],
             "refusal": refusal,
-            "form_name": form_name,
+            "refused_at": form_name if form_name in slots else "",
             "now": now,
         },
         person=person,
         status=status,
     )
+
+
+def inline_slots(state: ProductState, *, has_review: bool, revocable: bool) -> set[str]:
+    """The forms this page shows, by the name a refusal of theirs is placed under."""
+    gate = state.current_gate()
+    slots = {"review", "metrics"} if gate else set()
+    slots |= {"evidence"} if gate and gate.evidence else set()
+    slots |= {"signoffs"} if has_review else set()
+    slots |= {"revoke"} if revocable else set()
+    slots |= {f"conditions|{c.condition_id}" for c in state.conditions if c.met_by is None}
+    return slots
 
 
 @router.get("/ui/products/{product_id}")
@@ -201,6 +229,18 @@ async def _decide(services: ApiServices, person: Actor, pid: str, form: FormData
     return await decide_gate(pid, decision_request(form), person, services)
 
 
+async def _revoke(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    # Unvalidated on purpose: an empty reason reaches the domain, whose rule message
+    # (signoff.reason_required) reads better than a schema error; the command still checks length.
+    body = RevokeSignOffRequest.model_construct(reason=text(form, "reason"))
+    return await revoke_sign_off(pid, body, person, services)
+
+
+async def _meet(services: ApiServices, person: Actor, pid: str, form: FormData) -> object:
+    body = ConditionMetRequest(note=text(form, "note"))
+    return await meet_condition(pid, text(form, "condition_id"), body, person, services)
+
+
 PRODUCT_ACTIONS: dict[str, tuple[ProductAction, str]] = {
     "evidence": (_evidence, "Evidence added."),
     "checklist": (_checklist, "Checklist updated."),
@@ -208,6 +248,8 @@ PRODUCT_ACTIONS: dict[str, tuple[ProductAction, str]] = {
     "review": (_review, "Gate review requested; the approvers are asked."),
     "signoffs": (_sign, "Your sign-off is recorded."),
     "decision": (_decide, "Decision recorded."),
+    "revoke": (_revoke, "Your sign-off is revoked; the gate waits for it again."),
+    "conditions": (_meet, "Condition recorded as met."),
 }
 
 
@@ -228,6 +270,7 @@ async def product_command(request: Request, product_id: str, action: str) -> Res
     services = services_of(request)
     refusal = await attempt(request, lambda: run(services, person, product_id, form))
     if refusal is not None:
-        return await product_page(request, session, person, product_id, refusal, action)
+        slot = f"{action}|{text(form, 'condition_id')}" if action == "conditions" else action
+        return await product_page(request, session, person, product_id, refusal, slot)
     session.say(done)
     return web.redirect(request, session, f"/ui/products/{product_id}")
