@@ -8,10 +8,13 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from opentelemetry.sdk.trace import TracerProvider
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import error_response, install_error_handlers
-from api.routes import admin, approvals, audit, delegations, notifications, products
+from api.operations import install_operations
+from api.routes import admin, approvals, audit, delegations, notifications, products, trail
 from api.services import ApiServices
 from api.web import install_web
 
@@ -20,9 +23,15 @@ _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
 def create_app(
-    services: ApiServices, *, run_projector: bool = False, session_secret: str | None = None
+    services: ApiServices,
+    *,
+    run_projector: bool = False,
+    session_secret: str | None = None,
+    temporal: Client | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """`session_secret` signs the web pages' session cookies; None: a random one per app."""
+    """`session_secret` signs the web pages' session cookies; None: a random one per app.
+    `temporal` is probed by /readyz; `tracer_provider` (None: tracing off) traces requests."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,6 +58,7 @@ def create_app(
     app.include_router(delegations.router)
     app.include_router(notifications.router)
     app.include_router(audit.router)
+    app.include_router(trail.router)
     install_web(app, session_secret=session_secret)
 
     @app.middleware("http")
@@ -70,4 +80,7 @@ def create_app(
             log.exception("request.failed", path=request.url.path, method=request.method)
             return error_response(500, "internal.error", "the request failed; it was logged")
 
+    install_operations(
+        app, pool=services.audit_pool, temporal=temporal, tracer_provider=tracer_provider
+    )
     return app

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import Caller, Services, require_role
 from api.errors import ApiRefusal, ErrorBody
+from api.routes.trail import AsOf, TrailParams, portfolio_as_of, product_trail, view_as_of
 from api.schemas import (
     ChecklistRequest,
     CommandResult,
@@ -22,8 +23,6 @@ from api.schemas import (
     ReviewRequest,
     RevokeSignOffRequest,
     SignOffRequest,
-    Trail,
-    TrailEvent,
     WaitingRole,
 )
 from api.services import ApiServices
@@ -43,7 +42,8 @@ from domain.commands import (
 from domain.delegation import Delegation
 from domain.identity import Actor
 from domain.stages import Stage
-from workflows.contracts import CommandReceipt, stream_id_for
+from store.trail import TrailPage
+from workflows.contracts import CommandReceipt
 
 router = APIRouter(tags=["products"])
 REGISTRAR_ROLES = ("product-manager", "admin")
@@ -123,12 +123,23 @@ async def list_products(
     owner: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    as_of: AsOf = None,
 ) -> ProductList:
-    """The portfolio, from the read model (caught up before answering)."""
-    await services.projection.catch_up()
-    summaries = await services.projection.list_products(
-        stage=stage, status=status, owner=owner, limit=limit, offset=offset
-    )
+    """The portfolio, from the read model (caught up before answering); with `as_of`, folded
+    from the log as it stood at that instant."""
+    if as_of is not None:
+        summaries = [
+            s
+            for s in await portfolio_as_of(services, as_of)
+            if (stage is None or s.stage == stage)
+            and (status is None or s.status == status)
+            and (owner is None or s.owner == owner)
+        ][offset : offset + limit]
+    else:
+        await services.projection.catch_up()
+        summaries = await services.projection.list_products(
+            stage=stage, status=status, owner=owner, limit=limit, offset=offset
+        )
     return ProductList(
         products=[ProductSummaryOut.model_validate(s.model_dump()) for s in summaries]
     )
@@ -136,10 +147,15 @@ async def list_products(
 
 @router.get("/products/{product_id}", responses=REFUSALS)
 async def show_product(
-    product_id: ProductIdPath, caller: Caller, services: Services
+    product_id: ProductIdPath, caller: Caller, services: Services, as_of: AsOf = None
 ) -> ProductDetail:
-    """State, current gate, every criterion with pass/fail and reason."""
-    view = await services.products.view(product_id)
+    """State, current gate, every criterion with pass/fail and reason; with `as_of`, as they
+    stood at that instant (folded from the log)."""
+    if as_of is not None:
+        view = await view_as_of(services, product_id, as_of)
+    else:
+        view = await services.products.view(product_id)
+    now = as_of or services.clock()
     state = view.state
     if not state.is_registered or state.playbook is None or state.stage is None:
         raise ApiRefusal(404, "product.not_registered", f"product '{product_id}' is not registered")
@@ -181,7 +197,7 @@ async def show_product(
         overdue=review is not None
         and review.due_at is not None
         and review.rejection() is None
-        and (review.timed_out is not None or review.due_at <= services.clock()),
+        and (review.timed_out is not None or review.due_at <= now),
         on_hold=state.on_hold,
         hold_reason=state.hold_reason,
         killed_reason=state.killed_reason,
@@ -350,31 +366,8 @@ async def meet_condition(
 
 @router.get("/products/{product_id}/events", responses=REFUSALS)
 async def decision_trail(
-    product_id: ProductIdPath,
-    caller: Caller,
-    services: Services,
-    after: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> Trail:
-    """The product's events in order, paginated by stream version (`after`)."""
-    recorded = await services.events.read_stream(stream_id_for(product_id), after_version=after)
-    if not recorded and after == 0:
-        raise ApiRefusal(404, "product.not_registered", f"product '{product_id}' is not registered")
-    page = recorded[:limit]
-    return Trail(
-        product_id=product_id,
-        events=[
-            TrailEvent(
-                position=e.position,
-                stream_version=e.stream_version,
-                event_id=str(e.event_id),
-                type=e.type,
-                recorded_at=e.recorded_at,
-                actor=dict(e.data.get("actor", {})),
-                data=e.data,
-                hash=e.hash,
-            )
-            for e in page
-        ],
-        next_after=page[-1].stream_version if len(recorded) > limit else None,
-    )
+    product_id: ProductIdPath, caller: Caller, services: Services, query: TrailParams
+) -> TrailPage:
+    """The product's events in order, filtered like `GET /trail`, paged by stream version
+    (`after`); sign-offs and decisions carry their signature manifestation."""
+    return await product_trail(services, product_id, query)

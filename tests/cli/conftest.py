@@ -170,6 +170,7 @@ async def live_api(
         projection=ProductProjection(app_pool, event_store),
         playbooks=load_playbook_catalog(),
         delegations=DelegationStore(app_pool),
+        audit_pool=app_pool,
         clock=clock,
     )
     await identity.add_user(ADMIN, "Ann Admin", ["admin"])
