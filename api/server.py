@@ -47,10 +47,21 @@ def oidc_from(settings: Settings) -> OidcVerifier | None:
     )
 
 
-def build_api(settings: Settings, client: Client, pool: asyncpg.Pool) -> ApiProcess:
+def build_api(
+    settings: Settings,
+    client: Client,
+    pool: asyncpg.Pool,
+    *,
+    publish_search_attributes: bool = False,
+) -> ApiProcess:
+    """`publish_search_attributes` only once the namespace is known to have them."""
     events = EventStore(pool)
     services = ApiServices(
-        products=ProductLifecycleClient(client, settings.temporal_task_queue),
+        products=ProductLifecycleClient(
+            client,
+            settings.temporal_task_queue,
+            publish_search_attributes=publish_search_attributes,
+        ),
         events=events,
         identity=IdentityStore(pool),
         projection=ProductProjection(pool, events),

@@ -19,6 +19,7 @@ from runtime.embedded_temporal import EmbeddedTemporal, port_is_open, start_embe
 from runtime.settings import Settings
 from store.migrations import migrate
 from worker import build_worker, connect_temporal, open_app_pool
+from workflows.visibility import require_search_attributes
 
 
 class PortInUse(RuntimeError):
@@ -73,7 +74,8 @@ async def run_dev_stack(
         client = await connect_temporal(temporal.address, settings.temporal_namespace)
         pool = await open_app_pool(settings, database_url, max_size=20)
         try:
-            api = build_api(settings, client, pool)
+            await require_search_attributes(client, settings.temporal_namespace)
+            api = build_api(settings, client, pool, publish_search_attributes=True)
             async with build_worker(client, pool, settings.temporal_task_queue):
                 serving = asyncio.create_task(
                     serve(api.app, settings.api_host, settings.api_port, stop)

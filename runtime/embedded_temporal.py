@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from workflows.visibility import dev_server_flags
+
 
 class TemporalNotStarted(RuntimeError):
     pass
@@ -88,6 +90,7 @@ def start_embedded_temporal(
         namespace,
         "--log-level",
         "warn",
+        *dev_server_flags(),
     ]
     log = log_path.open("ab")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -6,7 +6,7 @@ Clients, the worker and the activities import these; none of them imports workfl
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.events import Event
 from domain.gate_evaluation import GateEvaluation
@@ -27,13 +27,6 @@ def stream_id_for(product_id: str) -> str:
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class LifecycleStart(_Frozen):
-    """The workflow's input; on continue-as-new it carries the state folded so far."""
-
-    product_id: str
-    state: ProductState | None = None
 
 
 class LifecycleOutcome(_Frozen):
@@ -65,6 +58,30 @@ class CommandReceipt(_Frozen):
     stage: Stage | None
     version: int
     gate: GateEvaluation | None
+
+
+class AppliedUpdate(_Frozen):
+    """An update already applied, with the answer it got, so a client retry of the same update
+    id after continue-as-new gets that answer again instead of being applied a second time
+    (the server's update-id deduplication does not survive continue-as-new)."""
+
+    update_id: str
+    receipt: CommandReceipt
+
+
+# Our own bound on a run's history, below Temporal's limits, whatever the server suggests.
+HISTORY_BOUND = 20_000
+
+
+class LifecycleStart(_Frozen):
+    """The workflow's input; on continue-as-new it carries the state folded so far, the
+    recently applied updates and the options the product was started with."""
+
+    product_id: str
+    state: ProductState | None = None
+    recent_updates: tuple[AppliedUpdate, ...] = ()
+    publish_search_attributes: bool = False
+    history_bound: int = Field(default=HISTORY_BOUND, ge=10)
 
 
 class ProductView(_Frozen):

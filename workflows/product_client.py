@@ -35,6 +35,7 @@ from domain.commands import (
 )
 from domain.refusals import CommandRefused, RefusalKind
 from workflows.contracts import (
+    HISTORY_BOUND,
     CommandReceipt,
     LifecycleOutcome,
     LifecycleStart,
@@ -57,10 +58,23 @@ _UPDATE_FOR: dict[type[Any], Any] = {
 
 
 class ProductLifecycleClient:
-    def __init__(self, client: Client, task_queue: str, *, busy_patience: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        *,
+        busy_patience: float = 30.0,
+        publish_search_attributes: bool = False,
+        history_bound: int = HISTORY_BOUND,
+    ) -> None:
+        """`publish_search_attributes` only where the namespace registered them (see
+        `workflows.visibility.require_search_attributes`); `history_bound` caps each run's
+        history before the workflow continues as new."""
         self._client = client
         self._task_queue = task_queue
         self._busy_patience = busy_patience
+        self._publish_search_attributes = publish_search_attributes
+        self._history_bound = history_bound
 
     @property
     def task_queue(self) -> str:
@@ -75,7 +89,11 @@ class ProductLifecycleClient:
             raise _ended_before(command.product_id)
         start = WithStartWorkflowOperation(
             ProductLifecycleWorkflow.run,
-            LifecycleStart(product_id=command.product_id),
+            LifecycleStart(
+                product_id=command.product_id,
+                publish_search_attributes=self._publish_search_attributes,
+                history_bound=self._history_bound,
+            ),
             id=workflow_id_for(command.product_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         NOTIFY_STAKEHOLDERS,
         AppendEventsRequest,
         AppendEventsResult,
+        AppliedUpdate,
         CommandReceipt,
         LifecycleOutcome,
         LifecycleStart,
@@ -55,12 +56,14 @@ with workflow.unsafe.imports_passed_through():
         stream_id_for,
     )
     from workflows.notices import notices_for
+    from workflows.visibility import updates_between, visibility_of
 
 REFUSAL_ERROR_TYPE = "CommandRefused"
 # A workflow started by a registration the validator refused holds nothing; it ends after this.
 REGISTRATION_GRACE = timedelta(minutes=5)
-# Our own bound on a run's history, below Temporal's limits, whatever it suggests.
-HISTORY_BOUND = 20_000
+# Applied updates remembered across continue-as-new: enough for any client's retry window,
+# small enough to keep the carried input far below Temporal's payload limit.
+RECENT_UPDATES_KEPT = 64
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -99,6 +102,10 @@ class ProductLifecycleWorkflow:
         self._state = start.state or ProductState()
         self._lock = asyncio.Lock()
         self._outbox: list[Notification] = []
+        self._recent = {applied.update_id: applied.receipt for applied in start.recent_updates}
+        self._publish_search_attributes = start.publish_search_attributes
+        self._history_bound = start.history_bound
+        self._published: dict[str, str] = {}
 
     @workflow.run
     async def run(self, start: LifecycleStart) -> LifecycleOutcome:
@@ -107,6 +114,7 @@ class ProductLifecycleWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             if not self._state.is_registered:
                 return self._outcome()
+        self._publish_visibility()
         while not self._must_stop():
             alarm = next_review_alarm(self._state)
             if alarm is None or alarm > workflow.now():
@@ -120,7 +128,18 @@ class ProductLifecycleWorkflow:
         await self._send_notices()
         if self._state.is_terminal:
             return self._outcome()
-        workflow.continue_as_new(LifecycleStart(product_id=self._product_id, state=self._state))
+        workflow.continue_as_new(
+            LifecycleStart(
+                product_id=self._product_id,
+                state=self._state,
+                recent_updates=tuple(
+                    AppliedUpdate(update_id=update_id, receipt=receipt)
+                    for update_id, receipt in self._recent.items()
+                ),
+                publish_search_attributes=self._publish_search_attributes,
+                history_bound=self._history_bound,
+            )
+        )
 
     def _should_wake(self, alarm: datetime | None) -> bool:
         """Something to do before the timer: stop, tell people, or re-arm a moved alarm (a
@@ -133,7 +152,7 @@ class ProductLifecycleWorkflow:
         return (
             self._state.is_terminal
             or info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > HISTORY_BOUND
+            or info.get_current_history_length() > self._history_bound
         )
 
     async def _on_review_alarm(self) -> bool:
@@ -291,6 +310,8 @@ class ProductLifecycleWorkflow:
         self._dry_run(command)
 
     def _dry_run(self, command: Command) -> None:
+        if self._earlier_answer() is not None:
+            return
         try:
             decide(self._state, command, workflow.now(), _placeholder_ids())
         except CommandRefused as refusal:
@@ -303,22 +324,51 @@ class ProductLifecycleWorkflow:
     def _fold(self, events: list[Event]) -> None:
         self._state = evolve_all(self._state, events)
         self._outbox.extend(notices_for(events, self._state))
+        self._publish_visibility()
+
+    def _publish_visibility(self) -> None:
+        """Keeps the search attributes in step with the state, when the namespace has them."""
+        if not self._publish_search_attributes:
+            return
+        wanted = visibility_of(self._state)
+        changes = updates_between(self._published, wanted)
+        if changes:
+            workflow.upsert_search_attributes(changes)
+            self._published = wanted
+
+    def _earlier_answer(self) -> CommandReceipt | None:
+        """The receipt of this very update if an earlier run of this workflow applied it."""
+        update = workflow.current_update_info()
+        return None if update is None else self._recent.get(update.id)
+
+    def _remember(self, receipt: CommandReceipt) -> None:
+        update = workflow.current_update_info()
+        if update is None:
+            return
+        self._recent[update.id] = receipt
+        while len(self._recent) > RECENT_UPDATES_KEPT:
+            del self._recent[next(iter(self._recent))]
 
     async def _execute(self, command: Command) -> CommandReceipt:
         async with self._lock:
+            earlier = self._earlier_answer()
+            if earlier is not None:
+                return earlier
             try:
                 events = decide(self._state, command, workflow.now(), self._new_id)
             except CommandRefused as refusal:
                 raise refusal_error(refusal) from None
             await self._append(events, command)
             self._fold(events)
-            return CommandReceipt(
+            receipt = CommandReceipt(
                 product_id=self._product_id,
                 events=events,
                 stage=self._state.stage,
                 version=self._state.version,
                 gate=evaluate_current_gate(self._state),
             )
+            self._remember(receipt)
+            return receipt
 
     async def _append(self, events: list[Event], command: Command) -> None:
         update = workflow.current_update_info()
