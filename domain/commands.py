@@ -7,8 +7,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.delegation import Delegation
 from domain.identity import Actor, Key, ProductId, Reason, RoleName, Subject, Title
+from domain.launch_plan import GoalKind
 from domain.playbook import Playbook
 from domain.stages import Stage
+from domain.thresholds import Comparison
 
 
 class _Command(BaseModel):
@@ -39,6 +41,7 @@ class CompleteChecklistItem(_Command):
     type: Literal["CompleteChecklistItem"] = "CompleteChecklistItem"
     item: Key
     note: Reason = ""
+    uri: Annotated[str, Field(max_length=2000)] = ""  # where the evidence of the work is
 
 
 class ReopenChecklistItem(_Command):
@@ -124,6 +127,60 @@ class EnforceReviewDeadline(_Command):
     type: Literal["EnforceReviewDeadline"] = "EnforceReviewDeadline"
 
 
+class PlanLaunch(_Command):
+    """Set or move the planned launch date; the GTM checklist's due dates follow it."""
+
+    type: Literal["PlanLaunch"] = "PlanLaunch"
+    launch_at: AwareDatetime
+
+
+class SetLaunchGoal(_Command):
+    """A target growth is measured against: the metric, the bar and the date to reach it."""
+
+    type: Literal["SetLaunchGoal"] = "SetLaunchGoal"
+    metric: Key
+    kind: GoalKind
+    comparison: Comparison
+    target: float = Field(allow_inf_nan=False)
+    due_by: AwareDatetime
+
+
+class RecordExperiment(_Command):
+    type: Literal["RecordExperiment"] = "RecordExperiment"
+    hypothesis: Reason
+    variants: tuple[Title, ...] = Field(default=(), max_length=20)
+    result: Reason = ""
+    decision: Literal["adopt", "iterate", "abandon"] | None = None
+
+
+class ProposeSunset(_Command):
+    """Every part may be left out here so the domain can name exactly which one is missing."""
+
+    type: Literal["ProposeSunset"] = "ProposeSunset"
+    reason: Reason = ""
+    end_of_life: AwareDatetime | None = None
+    communication_plan: Reason = ""
+    transition_plan: Reason = ""
+
+
+class RemindOverdueGtmItems(_Command):
+    """Sent by the workflow's timer when a GTM checklist item falls due, as the engine itself."""
+
+    type: Literal["RemindOverdueGtmItems"] = "RemindOverdueGtmItems"
+
+
+class ReviewKpis(_Command):
+    """Sent by the workflow's timer once per KPI review period, as the engine itself."""
+
+    type: Literal["ReviewKpis"] = "ReviewKpis"
+
+
+class RunSunsetSchedule(_Command):
+    """Sent by the workflow's timer at each scheduled communication and at the end of life."""
+
+    type: Literal["RunSunsetSchedule"] = "RunSunsetSchedule"
+
+
 Command = Annotated[
     RegisterProduct
     | SubmitEvidence
@@ -136,6 +193,13 @@ Command = Annotated[
     | DecideGate
     | MeetCondition
     | RemindApprovers
-    | EnforceReviewDeadline,
+    | EnforceReviewDeadline
+    | PlanLaunch
+    | SetLaunchGoal
+    | RecordExperiment
+    | ProposeSunset
+    | RemindOverdueGtmItems
+    | ReviewKpis
+    | RunSunsetSchedule,
     Field(discriminator="type"),
 ]

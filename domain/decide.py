@@ -15,17 +15,24 @@ from domain.commands import (
     GateOutcome,
     GiveSignOff,
     MeetCondition,
+    PlanLaunch,
+    ProposeSunset,
+    RecordExperiment,
     RecordMetric,
     RegisterProduct,
     RemindApprovers,
+    RemindOverdueGtmItems,
     ReopenChecklistItem,
     RequestGateReview,
+    ReviewKpis,
     RevokeSignOff,
+    RunSunsetSchedule,
+    SetLaunchGoal,
     SubmitEvidence,
 )
 from domain.events import Event
 from domain.evolve import evolve_all
-from domain.rules import decisions, gathering, registration, reviews
+from domain.rules import decisions, gathering, growth, launch, registration, reviews, sunset
 from domain.state import ProductState
 
 
@@ -34,7 +41,10 @@ def decide(state: ProductState, command: Command, now: datetime, new_id: NewId) 
     # A person's Recycle is never overridden by an automatic pass of the same gate.
     recycled = isinstance(command, DecideGate) and command.outcome is GateOutcome.RECYCLE
     after = evolve_all(state, events)
-    return events + decisions.automatic_advances(after, now, new_id, after_manual=recycled)
+    events = events + decisions.automatic_advances(after, now, new_id, after_manual=recycled)
+    # Whatever stage the product now stands in sets up its own plan (entering launch lays the
+    # GTM template over the default launch date).
+    return events + launch.plan_on_entry(evolve_all(state, events), now, new_id)
 
 
 def _decide_command(
@@ -66,3 +76,17 @@ def _decide_command(
             return decisions.decide_gate(context, command)
         case MeetCondition():
             return decisions.meet_condition(context, command)
+        case PlanLaunch():
+            return launch.plan_launch(context, command)
+        case SetLaunchGoal():
+            return launch.set_launch_goal(context, command)
+        case RemindOverdueGtmItems():
+            return launch.remind_overdue_items(context, command)
+        case ReviewKpis():
+            return growth.review_kpis(context, command)
+        case RecordExperiment():
+            return growth.record_experiment(context, command)
+        case ProposeSunset():
+            return sunset.propose_sunset(context, command)
+        case RunSunsetSchedule():
+            return sunset.run_schedule(context, command)

@@ -8,8 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.commands import GateOutcome, Verdict
 from domain.identity import ActorRef, Key, ProductId, Reason, Subject, Title
+from domain.kpis import KpiResult
+from domain.launch_plan import GoalKind, GtmItemDue
 from domain.playbook import Playbook, TimeoutOutcome
 from domain.stages import Stage
+from domain.sunset import ScheduledCommunication
+from domain.thresholds import Comparison
 
 
 class _Event(BaseModel):
@@ -48,6 +52,7 @@ class ChecklistItemCompleted(_Event):
     gate: Stage
     item: Key
     note: Reason
+    uri: str = ""
 
 
 class ChecklistItemReopened(_Event):
@@ -181,6 +186,93 @@ class ProductKilled(_Event):
     reason: Reason
 
 
+class LaunchPlanned(_Event):
+    """The GTM checklist instantiated (or re-dated) for a planned launch date."""
+
+    type: Literal["LaunchPlanned"] = "LaunchPlanned"
+    launch_at: datetime
+    items: tuple[GtmItemDue, ...]
+    replanned_from: datetime | None = None
+
+
+class GtmItemOverdue(_Event):
+    type: Literal["GtmItemOverdue"] = "GtmItemOverdue"
+    item: Key
+    title: Title
+    owner_role: str
+    due_at: datetime
+    reminder: int
+
+
+class LaunchGoalSet(_Event):
+    type: Literal["LaunchGoalSet"] = "LaunchGoalSet"
+    metric: Key
+    kind: GoalKind
+    comparison: Comparison
+    target: float
+    unit: str
+    due_by: datetime
+
+
+class KpisReviewed(_Event):
+    type: Literal["KpisReviewed"] = "KpisReviewed"
+    period: int
+    period_end: datetime
+    results: tuple[KpiResult, ...]
+
+
+class KpiOffTarget(_Event):
+    type: Literal["KpiOffTarget"] = "KpiOffTarget"
+    metric: Key
+    periods: int
+    reason: str
+
+
+class GateProposedForDecision(_Event):
+    """The metrics say the gate may be passed; the deciders are asked, nothing is decided."""
+
+    type: Literal["GateProposedForDecision"] = "GateProposedForDecision"
+    gate: Stage
+    reason: str
+
+
+class ExperimentRecorded(_Event):
+    type: Literal["ExperimentRecorded"] = "ExperimentRecorded"
+    experiment_id: str
+    hypothesis: Reason
+    variants: tuple[Title, ...]
+    result: Reason
+    decision: str | None
+
+
+class SunsetProposed(_Event):
+    type: Literal["SunsetProposed"] = "SunsetProposed"
+    reason: Reason
+    end_of_life: datetime
+    communication_plan: Reason
+    transition_plan: Reason
+    communications: tuple[ScheduledCommunication, ...]
+
+
+class SunsetCommunicationSent(_Event):
+    type: Literal["SunsetCommunicationSent"] = "SunsetCommunicationSent"
+    key: Key
+    title: Title
+    audience: str
+    recipient_roles: tuple[str, ...]
+    scheduled_for: datetime
+    end_of_life: datetime
+
+
+class RetirementDeferred(_Event):
+    """The end-of-life date came but the exit checklist does not hold; tried again later."""
+
+    type: Literal["RetirementDeferred"] = "RetirementDeferred"
+    end_of_life: datetime
+    unmet: tuple[str, ...]
+    retry_at: datetime
+
+
 Event = Annotated[
     ProductRegistered
     | EvidenceSubmitted
@@ -197,7 +289,17 @@ Event = Annotated[
     | GateDecided
     | ConditionMet
     | StageEntered
-    | ProductKilled,
+    | ProductKilled
+    | LaunchPlanned
+    | GtmItemOverdue
+    | LaunchGoalSet
+    | KpisReviewed
+    | KpiOffTarget
+    | GateProposedForDecision
+    | ExperimentRecorded
+    | SunsetProposed
+    | SunsetCommunicationSent
+    | RetirementDeferred,
     Field(discriminator="type"),
 ]
 

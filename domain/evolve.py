@@ -23,6 +23,7 @@ from domain.events import (
     SignOffRevoked,
     StageEntered,
 )
+from domain.evolve_plans import on_stage_entered, plan_changes
 from domain.stages import Stage, next_stage
 from domain.state import (
     ChecklistTick,
@@ -222,6 +223,7 @@ def _changes(state: ProductState, event: Event) -> dict[str, object]:
             return {"conditions": conditions}
         case StageEntered():
             return {
+                **on_stage_entered(state, event),
                 "stage": event.stage,
                 "history": (
                     *state.history,
@@ -241,3 +243,5 @@ def _changes(state: ProductState, event: Event) -> dict[str, object]:
                 "progress": None,
                 "killed_reason": event.reason,
             }
+        case _:
+            return plan_changes(state, event)

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.plan_criteria import gtm_due_note, sunset_plan_criterion, trend_criteria
 from domain.playbook import Gate, MetricThreshold, Playbook
 from domain.stages import Stage, next_stage
 from domain.state import GateProgress, ProductState, SignOffRecord
@@ -17,6 +18,8 @@ class CriterionKind(StrEnum):
     METRIC = "metric"
     CONDITION = "condition"
     SIGN_OFF = "sign_off"
+    METRIC_TREND = "metric_trend"
+    SUNSET_PLAN = "sunset_plan"
 
 
 class CriterionResult(BaseModel):
@@ -66,6 +69,7 @@ def evaluate_gate(
         tick = progress.checklist.get(item.key)
         if tick is None:
             reason = f"not done yet (owner role: {item.owner_role})"
+            reason += gtm_due_note(state, gate_name, item.key)
         else:
             reason = f"done by {tick.done_by.display_name} on {tick.done_at.date().isoformat()}"
         criteria.append(
@@ -90,6 +94,23 @@ def evaluate_gate(
         )
     for threshold in gate.metrics:
         criteria.append(_metric_criterion(threshold, state.playbook, state))
+    for key, title, passed, reason in trend_criteria(gate, state):
+        criteria.append(
+            CriterionResult(
+                kind=CriterionKind.METRIC_TREND, key=key, title=title, passed=passed, reason=reason
+            )
+        )
+    plan = sunset_plan_criterion(gate_name, state)
+    if plan is not None:
+        criteria.append(
+            CriterionResult(
+                kind=CriterionKind.SUNSET_PLAN,
+                key="sunset-plan",
+                title="sunset plan",
+                passed=plan[0],
+                reason=plan[1],
+            )
+        )
     for condition in state.conditions_due_at(gate_name):
         met = condition.met_by is not None and condition.met_at is not None
         criteria.append(

@@ -14,9 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from domain.identity import Key, RoleName, Title
+from domain.playbook_sections import (
+    GoToMarket,
+    GrowthPolicy,
+    MetricTrend,
+    SunsetPolicy,
+    section_problems,
+)
 from domain.stages import LIFECYCLE_PATH, Stage
+from domain.thresholds import Comparison, MetricThreshold
 
-Comparison = Literal[">=", ">", "<=", "<"]
+__all__ = ["Comparison", "MetricThreshold"]
 
 Location = tuple[int | str, ...]
 _INCONSISTENT = "playbook_inconsistent"
@@ -57,23 +65,6 @@ class EvidenceRequirement(_Frozen):
     title: Title  # a plural noun phrase: "customer interviews"
     min_count: Annotated[int, Field(ge=1, le=1000)] = 1
     description: str = Field(default="", max_length=2000)
-
-
-class MetricThreshold(_Frozen):
-    metric: Key
-    comparison: Comparison
-    threshold: float = Field(allow_inf_nan=False)
-
-    def holds_for(self, value: float) -> bool:
-        match self.comparison:
-            case ">=":
-                return value >= self.threshold
-            case ">":
-                return value > self.threshold
-            case "<=":
-                return value <= self.threshold
-            case "<":
-                return value < self.threshold
 
 
 class SignOffRequirement(_Frozen):
@@ -122,6 +113,7 @@ class Gate(_Frozen):
     checklist: tuple[ChecklistItem, ...] = ()
     evidence: tuple[EvidenceRequirement, ...] = ()
     metrics: tuple[MetricThreshold, ...] = ()
+    metric_trends: tuple[MetricTrend, ...] = ()
     sign_offs: tuple[SignOffRequirement, ...] = ()
     decider_roles: tuple[RoleName, ...] = Field(min_length=1)
     review: ReviewPolicy = ReviewPolicy()
@@ -177,6 +169,9 @@ class Playbook(_Frozen):
     roles: tuple[RoleDefinition, ...] = Field(min_length=1)
     metrics: tuple[MetricDefinition, ...] = ()
     stages: tuple[StageDefinition, ...]
+    go_to_market: GoToMarket | None = None
+    growth: GrowthPolicy | None = None
+    sunset: SunsetPolicy | None = None
 
     @model_validator(mode="after")
     def _is_consistent(self) -> "Playbook":
@@ -217,16 +212,31 @@ class Playbook(_Frozen):
                 undeclared_role(role, (*where, "decider_roles", n))
             if gate.review.escalate_to is not None:
                 undeclared_role(gate.review.escalate_to, (*where, "review", "escalate_to"))
+            trends = [
+                (("metric_trends", n, "metric"), t.metric) for n, t in enumerate(gate.metric_trends)
+            ]
             for n, threshold in enumerate(gate.metrics):
-                if threshold.metric not in metrics:
+                trends.append((("metrics", n, "metric"), threshold.metric))
+            for at, metric in trends:
+                if metric not in metrics:
                     declared = ", ".join(m.key for m in self.metrics) or "none"
                     problems.append(
                         (
-                            (*where, "metrics", n, "metric"),
-                            f"metric '{threshold.metric}' is not declared under metrics "
-                            f"({declared})",
+                            (*where, *at),
+                            f"metric '{metric}' is not declared under metrics ({declared})",
                         )
                     )
+        launch_gate = self.exit_gate(Stage.LAUNCH)
+        problems.extend(
+            section_problems(
+                self.go_to_market,
+                self.growth,
+                self.sunset,
+                launch_checklist={i.key for i in launch_gate.checklist} if launch_gate else set(),
+                roles=roles,
+                metrics=metrics,
+            )
+        )
         if problems:
             raise _inconsistent(problems)
         return self
@@ -243,9 +253,26 @@ class Playbook(_Frozen):
     def fingerprint(self) -> str:
         """SHA-256 of the canonical JSON form: two playbooks with the same rules share it."""
         canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            _without_absent_sections(self.model_dump(mode="json")),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _without_absent_sections(document: dict[str, Any]) -> dict[str, Any]:
+    """Sections added after playbooks were first pinned are left out while unused, so a playbook
+    that does not use them keeps the fingerprint it was registered under."""
+    trimmed = {k: v for k, v in document.items() if k not in _SECTIONS or v is not None}
+    for stage in trimmed["stages"]:
+        gate = stage.get("exit_gate")
+        if gate is not None and not gate.get("metric_trends"):
+            gate.pop("metric_trends", None)
+    return trimmed
+
+
+_SECTIONS = ("go_to_market", "growth", "sunset")
 
 
 class PlaybookInvalid(Exception):
@@ -292,6 +319,7 @@ def _readable_path(document: Mapping[str, Any], location: tuple[int | str, ...])
                         or node.get("key")
                         or node.get("role")
                         or node.get("metric")
+                        or node.get("item")
                     )
                     if isinstance(name, str):
                         label += f"({name})"

@@ -6,8 +6,11 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.commands import Verdict
 from domain.identity import ActorRef
+from domain.kpis import Experiment, KpiTrack
+from domain.launch_plan import LaunchGoal, LaunchPlan
 from domain.playbook import Gate, Playbook, TimeoutOutcome
 from domain.stages import TERMINAL_STAGES, Stage
+from domain.sunset import SunsetPlan
 
 
 class _Frozen(BaseModel):
@@ -130,6 +133,14 @@ class ProductState(_Frozen):
     conditions: tuple[GateCondition, ...] = ()
     # The last review round per gate, kept across Recycles so (gate, round) names one round.
     review_rounds: dict[Stage, int] = {}
+    launch_plan: LaunchPlan | None = None  # this visit of launch only
+    launch_goals: tuple[LaunchGoal, ...] = ()
+    kpis: KpiTrack = KpiTrack()
+    experiments: tuple[Experiment, ...] = ()
+    sunset_plan: SunsetPlan | None = None
+
+    def launch_goal(self, metric: str) -> LaunchGoal | None:
+        return next((g for g in self.launch_goals if g.metric == metric), None)
 
     @property
     def is_registered(self) -> bool:

@@ -15,6 +15,7 @@ from domain.events import (
     MetricRecorded,
 )
 from domain.refusals import CommandRefused, RefusalKind
+from domain.rules.launch import check_gtm_item
 
 
 def submit_evidence(context: CommandContext, command: SubmitEvidence) -> list[Event]:
@@ -69,6 +70,7 @@ def complete_checklist_item(context: CommandContext, command: CompleteChecklistI
             "checklist.already_done",
             f"checklist item '{command.item}' was already done by {done.done_by.display_name}",
         )
+    check_gtm_item(context, command.item)
     acting_role = role if context.actor.holds(role) else None
     return [
         *context.void_open_review(f"checklist item '{command.item}' was completed"),
@@ -77,6 +79,7 @@ def complete_checklist_item(context: CommandContext, command: CompleteChecklistI
             gate=context.gate_name,
             item=command.item,
             note=command.note,
+            uri=command.uri,
         ),
     ]
 

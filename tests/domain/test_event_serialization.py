@@ -30,6 +30,7 @@ from tests.domain.dsl import (
     Ids,
     approve,
     evidence,
+    go,
     kill,
     measure,
     playbook,
@@ -38,6 +39,16 @@ from tests.domain.dsl import (
     reopen,
     request_review,
     tick,
+)
+from tests.domain.plans import (
+    LAUNCH_WORK,
+    TRENDS,
+    experiment,
+    plan_launch,
+    propose_sunset,
+    remind_gtm,
+    review_kpis,
+    run_sunset,
 )
 
 PLAYBOOK = playbook(
@@ -104,7 +115,38 @@ def every_kind_of_event() -> list[Event]:
     return trail
 
 
-EVENTS = every_kind_of_event()
+def every_kind_of_plan_event() -> list[Event]:
+    """Launch, growth and sunset: one product through the plans playbook."""
+    ids = Ids("plan")
+    state = ProductState()
+    trail: list[Event] = []
+    month = timedelta(days=30)
+
+    def apply(command: Command, at: datetime = NOW) -> None:
+        nonlocal state
+        events = decide(state, command, at, ids)
+        trail.extend(events)
+        state = evolve_all(state, events)
+
+    for command in (register(TRENDS), go(), go(), go(), plan_launch(NOW + timedelta(days=40))):
+        apply(command)
+    apply(remind_gtm(), NOW + timedelta(days=26))
+    for command in (*LAUNCH_WORK, go(), experiment()):
+        apply(command, NOW + timedelta(days=27))
+    for period, (activation, nps) in enumerate(((40, 20), (40.2, 20), (40.3, 35)), start=1):
+        apply(measure("activation", activation), NOW + month * period)
+        apply(measure("nps", nps), NOW + month * period)
+        apply(review_kpis(), NOW + month * (period + 1))
+    later = NOW + month * 5
+    apply(go(), later)
+    apply(propose_sunset(later + timedelta(days=90)), later)
+    apply(go(), later)
+    apply(run_sunset(), later + timedelta(days=30))
+    apply(run_sunset(), later + timedelta(days=90))
+    return trail
+
+
+EVENTS = every_kind_of_event() + every_kind_of_plan_event()
 
 
 def test_the_sample_covers_every_event_type() -> None:
