@@ -12,9 +12,17 @@ set explicitly (the defaults suit a laptop, not a container); the compose test r
 import logging
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import AliasChoices, Field, JsonValue, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    JsonValue,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -182,3 +190,24 @@ def needed_by(role: ProcessRole) -> list[str]:
         if isinstance(roles, list) and role in roles:
             wanted.append(env_names(field)[0])
     return wanted
+
+
+def settings_problems(error: ValidationError) -> list[dict[str, str]]:
+    """Each problem names its variable; the offending value is repeated unless it is a secret."""
+    secret_variables = {
+        env_names(field)[0]
+        for field in Settings.model_fields.values()
+        if field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+    }
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "configuration"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if (
+            item["loc"]
+            and location not in secret_variables
+            and isinstance(item["input"], str | int)
+        ):
+            message = f"{message} (got {item['input']!r})"
+        problems.append({"location": location, "message": message})
+    return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import typer
 from dotenv import dotenv_values
@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.session import EXIT_USAGE, OutputFormat, OutputOption, config_of, one_line, print_json
-from runtime.settings import Settings, env_names
+from runtime.settings import Settings, env_names, settings_problems
 
 MASK = "********"
 config_app = typer.Typer(help="Check this machine's configuration.", no_args_is_help=True)
@@ -36,7 +36,7 @@ def config_check(ctx: typer.Context, output: OutputOption = None) -> None:
     try:
         settings = Settings()
     except ValidationError as error:
-        problems = config_problems(error)
+        problems = settings_problems(error)
         summary = "; ".join(f"{p['location']}: {p['message']}" for p in problems)
         if as_json:
             print_json(
@@ -81,27 +81,6 @@ def effective_configuration(settings: Settings) -> list[dict[str, str]]:
         value = getattr(settings, name)
         rows.append({"variable": names[0], "value": _shown(name, value, source), "source": source})
     return rows
-
-
-def config_problems(error: ValidationError) -> list[dict[str, str]]:
-    """Each problem names its variable; the offending value is repeated unless it is a secret."""
-    secret_variables = {
-        env_names(field)[0]
-        for field in Settings.model_fields.values()
-        if field.annotation is SecretStr or SecretStr in get_args(field.annotation)
-    }
-    problems = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "configuration"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if (
-            item["loc"]
-            and location not in secret_variables
-            and isinstance(item["input"], str | int)
-        ):
-            message = f"{message} (got {item['input']!r})"
-        problems.append({"location": location, "message": message})
-    return problems
 
 
 def _shown(name: str, value: Any, source: str) -> str:
