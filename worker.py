@@ -1,40 +1,110 @@
-"""Composition root of the Temporal worker: client, event store pool, workflows, activities."""
+"""Composition root of the Temporal worker: client, event store pool, workflows, activities,
+and the operations around them (logs, metrics, traces, health)."""
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import asyncpg
-from temporalio.client import Client
+from pydantic import ValidationError
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
 from temporalio.worker import Worker
 
 from activities.event_log import EventLogActivities
 from activities.notifications import NotificationActivities
+from runtime.health import postgres_probe, temporal_probe
 from runtime.log_setup import configure_logging
-from runtime.settings import Settings
+from runtime.metrics import TimedEventStore
+from runtime.settings import Settings, settings_problems
+from runtime.telemetry import (
+    instrument_asyncpg,
+    temporal_interceptors,
+    temporal_runtime,
+    tracer_provider,
+)
+from runtime.telemetry_activities import ActivityContextInterceptor
 from store.app_role import set_app_role_password
-from store.event_store import EventStore
 from store.migrations import create_app_pool, migrate
 from store.notification_outbox import NotificationOutbox
+from workflows.contracts import NOTIFY_STAKEHOLDERS
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 WORKFLOWS: Sequence[type] = (ProductLifecycleWorkflow,)
+# Their failures count in lifecycle_notification_failures_total.
+NOTIFICATION_ACTIVITIES: set[str] = {NOTIFY_STAKEHOLDERS}
 
 
-async def connect_temporal(address: str, namespace: str) -> Client:
+class TemporalConfigError(ValueError):
+    """A Temporal TLS setting points at something unusable; names the variable."""
+
+
+def temporal_tls(settings: Settings) -> bool | TLSConfig:
+    """TLS as Temporal's environment configuration defines it: explicit TEMPORAL_TLS wins;
+    certificates, a CA or a server name configure it; an API key alone turns it on."""
+    if settings.temporal_tls is False:
+        return False
+    files = {
+        "TEMPORAL_TLS_CLIENT_CERT_PATH": settings.temporal_tls_client_cert_path,
+        "TEMPORAL_TLS_CLIENT_KEY_PATH": settings.temporal_tls_client_key_path,
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH": settings.temporal_tls_server_ca_cert_path,
+    }
+    loaded = {name: _read_pem(name, path) for name, path in files.items() if path is not None}
+    if loaded or settings.temporal_tls_server_name:
+        return TLSConfig(
+            client_cert=loaded.get("TEMPORAL_TLS_CLIENT_CERT_PATH"),
+            client_private_key=loaded.get("TEMPORAL_TLS_CLIENT_KEY_PATH"),
+            server_root_ca_cert=loaded.get("TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+            domain=settings.temporal_tls_server_name,
+        )
+    return bool(settings.temporal_tls or settings.temporal_api_key)
+
+
+def _read_pem(variable: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise TemporalConfigError(f"{variable}: cannot read {path}: {error.strerror}") from None
+
+
+async def connect_temporal(
+    address: str,
+    namespace: str,
+    *,
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
+    """With `settings`, the API key and TLS of a Temporal Cloud or mTLS cluster apply."""
+    api_key = None
+    tls: bool | TLSConfig = False
+    if settings is not None:
+        tls = temporal_tls(settings)
+        if settings.temporal_api_key is not None:
+            api_key = settings.temporal_api_key.get_secret_value()
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        api_key=api_key,
+        tls=tls,
+        runtime=runtime,
+        interceptors=interceptors,
     )
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
-    event_log = EventLogActivities(EventStore(pool))
+    event_log = EventLogActivities(TimedEventStore(pool))
     notifications = NotificationActivities(NotificationOutbox(pool))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=[event_log.append_product_events, notifications.notify_stakeholders],
+        interceptors=[ActivityContextInterceptor(NOTIFICATION_ACTIVITIES)],
     )
 
 
@@ -52,23 +122,65 @@ async def open_app_pool(
 async def run_worker(settings: Settings, database_url: str) -> None:
     """Runs until cancelled. Migrations are applied first so a worker never meets an old schema."""
     await migrate(database_url)
-    client = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    provider = tracer_provider(settings, "lifecycle-worker")
+    instrument_asyncpg(provider)
+    client = await connect_temporal(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        settings=settings,
+        runtime=temporal_runtime(settings),
+        interceptors=temporal_interceptors(provider),
+    )
     pool = await open_app_pool(settings, database_url)
     try:
-        await build_worker(client, pool, settings.temporal_task_queue).run()
+        worker = build_worker(client, pool, settings.temporal_task_queue)
+        if settings.worker_health_port is None:
+            await worker.run()
+            return
+        await _run_with_health_server(settings.worker_health_port, worker, client, pool)
     finally:
         await pool.close()
+        if provider is not None:
+            provider.shutdown()
+
+
+async def _run_with_health_server(
+    port: int, worker: Worker, client: Client, pool: asyncpg.Pool
+) -> None:
+    from api.server import serve
+    from runtime.metrics_server import worker_health_app
+
+    polling = asyncio.create_task(worker.run())
+    app = worker_health_app(
+        lambda: not polling.done(),
+        {"postgres": postgres_probe(pool), "temporal": temporal_probe(client)},
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(app, "0.0.0.0", port, stop))  # all interfaces: a container
+    try:
+        await polling
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await serving
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings.log_level)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{p['location']}: {p['message']}" for p in settings_problems(error))
+        raise SystemExit(f"the configuration is invalid: {problems}") from None
+    configure_logging(settings.log_level, fmt=settings.log_format)
     if settings.database_url is None:
         raise SystemExit(
             "DATABASE_URL is not set: a standalone worker needs a PostgreSQL; "
             "`lifecycle dev` runs the embedded default"
         )
-    asyncio.run(run_worker(settings, settings.database_url))
+    try:
+        asyncio.run(run_worker(settings, settings.database_url))
+    except TemporalConfigError as error:
+        raise SystemExit(str(error)) from None
 
 
 if __name__ == "__main__":
