@@ -7,11 +7,19 @@ structured log line. So a retried activity sends nothing twice, two attempts rac
 send each notification once, and an attempt that died after recording but before sending
 leaves its notifications to the retry rather than losing them.
 
-This activity's failures stay its own: it raises on database trouble (Temporal retries it with
-the workflow's retry policy) and turns input the outbox will never accept into a non-retryable
-error; it never touches the product's event stream.
+Then, for every endpoint the routes file sends a notification's kind to, it starts one delivery
+workflow (workflows/notification_delivery.py) and returns without waiting for it: an endpoint
+that is slow or down delays and fails only its own delivery, never the product's workflow. The
+delivery workflow id is derived from the notification and the endpoint and never reused, so a
+retried activity starts nothing twice; it starts them all again on a retry (not only the newly
+recorded), so an attempt that died between recording and starting loses no delivery.
+
+This activity's failures stay its own: it raises on database or Temporal trouble (Temporal
+retries it with the workflow's retry policy) and turns input the outbox will never accept into
+a non-retryable error; it never touches the product's event stream.
 """
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -21,8 +29,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.notifications import Notification
+from runtime.notification_routes import EMBEDDED_ROUTES, NotificationRoutes
 from store.notification_outbox import NotificationOutbox
 from workflows.contracts import NOTIFY_STAKEHOLDERS, NotifyRequest
+from workflows.delivery_client import start_delivery
+from workflows.notification_delivery import (
+    DeliveryRequest,
+    delivery_id_for,
+    delivery_workflow_id,
+)
 
 LOG_CHANNEL = "log"
 log = structlog.get_logger("lifecycle.notifications")
@@ -33,9 +48,15 @@ def utc_now() -> datetime:
 
 
 class NotificationActivities:
-    def __init__(self, outbox: NotificationOutbox, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        outbox: NotificationOutbox,
+        clock: Callable[[], datetime] = utc_now,
+        routes: NotificationRoutes = EMBEDDED_ROUTES,
+    ) -> None:
         self._outbox = outbox
         self._clock = clock
+        self._routes = routes
 
     @activity.defn(name=NOTIFY_STAKEHOLDERS)
     async def notify_stakeholders(self, request: NotifyRequest) -> int:
@@ -67,7 +88,41 @@ class NotificationActivities:
                 workflow_id=info.workflow_id,
                 attempt=info.attempt,
             )
+        await self._start_deliveries(request.notifications, info)
         return len(claimed)
+
+    async def _start_deliveries(
+        self, notifications: list[Notification], info: activity.Info
+    ) -> None:
+        deliveries = [
+            DeliveryRequest(
+                delivery_id=delivery_id_for(notification.notification_id, name),
+                endpoint=name,
+                notification=notification,
+                retry=endpoint.retry,
+            )
+            for notification in notifications
+            for name in self._routes.endpoints_for(notification.kind)
+            if (endpoint := self._routes.endpoint(name)) is not None
+        ]
+        if not deliveries:
+            return
+        client = activity.client()
+        started = await asyncio.gather(
+            *(
+                start_delivery(
+                    client, delivery, delivery_workflow_id(delivery.delivery_id), info.task_queue
+                )
+                for delivery in deliveries
+            )
+        )
+        log.info(
+            "notifications.deliveries_started",
+            started=sum(started),
+            already_started=len(started) - sum(started),
+            workflow_id=info.workflow_id,
+            attempt=info.attempt,
+        )
 
 
 def _send(notification: Notification, info: activity.Info) -> None:

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.notifications import Notification
@@ -140,7 +140,7 @@ class NotificationDeliveryWorkflow:
                 notification=request.notification,
                 retry=request.retry,
                 reason=_reason(error),
-                error=str(cause or error),
+                error=cause.message if isinstance(cause, FailureError) else error.message,
                 error_type=cause.type if isinstance(cause, ApplicationError) else None,
                 failed_at=workflow.now(),
                 replay_of=request.replay_of,
