@@ -14,7 +14,7 @@ elsewhere and passes it back as ``digest`` to prove the log still extends it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -34,6 +34,7 @@ from store.hashing import (
 __all__ = [
     "ChainVerification",
     "Problem",
+    "Progress",
     "canonical_chain_bytes",
     "canonical_content_bytes",
     "compute_hash",
@@ -49,6 +50,9 @@ Problem = Literal[
     "digest mismatch",
 ]
 
+# Told (events checked, events in the log) as verification goes, e.g. to draw a progress bar.
+Progress = Callable[[int, int], None]
+
 # How far a renumbered row may have moved for us to still recognise it.
 _MAX_RENUMBER = 16
 
@@ -61,6 +65,8 @@ SELECT position, stream_id, stream_version, event_id, type, schema_version,
  ORDER BY position
  LIMIT $2
 """
+
+_LAST_POSITION = "SELECT COALESCE(max(position), 0) FROM public.events"
 
 _FIND_HASH = "SELECT position FROM public.events WHERE hash = $1 ORDER BY position LIMIT 1"
 
@@ -127,38 +133,53 @@ async def verify_chain(
     *,
     batch_size: int = 10_000,
     digest: tuple[int, str] | None = None,
+    progress: Progress | None = None,
 ) -> ChainVerification:
-    """Recompute the whole chain; ``digest`` is an earlier ``(position, hash)`` head to check."""
+    """Recompute the whole chain; ``digest`` is an earlier ``(position, hash)`` head to check.
+    ``progress`` is called after each batch with (events checked, last position in the log)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    verifier_args = (batch_size, digest, progress)
     if isinstance(pool_or_conn, asyncpg.Pool):
         async with pool_or_conn.acquire() as conn:
-            return await _verify_in_snapshot(conn, batch_size, digest)
-    return await _verify_in_snapshot(pool_or_conn, batch_size, digest)
+            return await _verify_in_snapshot(conn, *verifier_args)
+    return await _verify_in_snapshot(pool_or_conn, *verifier_args)
 
 
 async def _verify_in_snapshot(
-    conn: asyncpg.Connection, batch_size: int, digest: tuple[int, str] | None
+    conn: asyncpg.Connection,
+    batch_size: int,
+    digest: tuple[int, str] | None,
+    progress: Progress | None,
 ) -> ChainVerification:
     if conn.is_in_transaction():
-        return await _Verifier(conn, batch_size, digest).run()
+        return await _Verifier(conn, batch_size, digest, progress).run()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await _Verifier(conn, batch_size, digest).run()
+        return await _Verifier(conn, batch_size, digest, progress).run()
 
 
 class _Verifier:
     def __init__(
-        self, conn: asyncpg.Connection, batch_size: int, digest: tuple[int, str] | None
+        self,
+        conn: asyncpg.Connection,
+        batch_size: int,
+        digest: tuple[int, str] | None,
+        progress: Progress | None,
     ) -> None:
         self.conn = conn
         self.batch_size = batch_size
         self.digest = digest
+        self.progress = progress
+        self.total = 0
         self.checked = 0
         self.good_position = 0
         self.good_hash = GENESIS_HASH
         self.before_good_hash: str | None = None
 
     async def run(self) -> ChainVerification:
+        if self.progress is not None:
+            self.total = int(await self.conn.fetchval(_LAST_POSITION))
+            self.progress(0, self.total)
         previous: _Row | None = None
         async for row in self._rows():
             if previous is not None:
@@ -170,6 +191,8 @@ class _Verifier:
             failure = await self._check(previous, None)
             if failure is not None:
                 return failure
+        if self.progress is not None:
+            self.progress(self.checked, self.total)
         if self.digest is not None and self.digest[0] > self.good_position:
             return self._bad(
                 self.digest[0],
@@ -192,6 +215,8 @@ class _Verifier:
             records = await self.conn.fetch(_PAGE, after, self.batch_size)
             for record in records:
                 yield _Row(*record.values())
+            if self.progress is not None and records:
+                self.progress(self.checked, self.total)
             if len(records) < self.batch_size:
                 return
             after = records[-1]["position"]

@@ -1,4 +1,8 @@
-"""Auditors verify the hash chain and take digests over HTTP."""
+"""Auditors verify the hash chain, take digests and export the log over HTTP."""
+
+import csv
+import io
+import json
 
 import asyncpg
 
@@ -75,3 +79,49 @@ async def test_no_digest_is_issued_for_a_log_that_does_not_verify(
     assert response.status_code == 409
     assert response.json()["error"]["rule"] == "audit.chain_broken"
     assert "position 1" in response.json()["error"]["message"]
+
+
+async def test_an_auditor_exports_the_log_with_its_chain_data_as_json_lines_or_csv(
+    api: ApiHarness, product_id: str
+) -> None:
+    owner = await People(api).headers(OWNER)
+    await api.http.post("/products", json={"id": product_id, "name": "Atlas"}, headers=owner)
+    await api.http.post(
+        f"/products/{product_id}/evidence",
+        json={"requirement": "customer-interview", "title": 'Call with Acme, "big"'},
+        headers=owner,
+    )
+    auditor = await api.person("audrey", ["auditor"], "Audrey Auditor")
+
+    lines = await api.http.get(f"/audit/export?product={product_id}", headers=auditor)
+    table = await api.http.get("/audit/export?format=csv", headers=auditor)
+    head = (await api.http.get("/audit/digest", headers=auditor)).json()
+
+    records = [json.loads(line) for line in lines.text.splitlines()]
+    assert lines.headers["content-type"].startswith("application/x-ndjson")
+    assert [(r["stream_version"], r["type"]) for r in records] == [
+        (1, "ProductRegistered"),
+        (2, "EvidenceSubmitted"),
+    ]
+    assert set(records[0]) >= {"prev_hash", "hash", "content_digest", "recorded_at_micros"}
+    rows = list(csv.DictReader(io.StringIO(table.text, newline="")))
+    assert table.headers["content-type"].startswith("text/csv")
+    assert rows[-1]["position"] == str(head["position"])
+    assert rows[-1]["hash"] == head["hash"]
+    assert json.loads(rows[-1]["data"])["title"] == 'Call with Acme, "big"'
+
+
+async def test_an_export_is_refused_without_the_role_for_an_unknown_product_or_format(
+    api: ApiHarness,
+) -> None:
+    auditor = await api.person("audrey", ["auditor"], "Audrey Auditor")
+    outsider = await api.person("pm-x", ["product-manager"])
+
+    forbidden = await api.http.get("/audit/export", headers=outsider)
+    unknown = await api.http.get("/audit/export?product=no-such-product", headers=auditor)
+    bad_format = await api.http.get("/audit/export?format=xml", headers=auditor)
+
+    assert forbidden.status_code == 403
+    assert unknown.status_code == 404
+    assert bad_format.status_code == 422
+    assert "format" in bad_format.json()["error"]["fields"][0]["location"]

@@ -69,18 +69,18 @@ def rehash(prev_hash: str, row: asyncpg.Record | dict[str, object]) -> tuple[str
     """(hash, content_digest) a forger computes for a row's fields, chained to ``prev_hash``."""
     fields = dict(row)
     digest = content_digest(
-        stream_id=fields["stream_id"],  # type: ignore[arg-type]
-        event_id=fields["event_id"],  # type: ignore[arg-type]
-        type=fields["type"],  # type: ignore[arg-type]
-        schema_version=fields["schema_version"],  # type: ignore[arg-type]
-        data=fields["data"],  # type: ignore[arg-type]
-        metadata=fields["metadata"],  # type: ignore[arg-type]
-        recorded_at=fields["recorded_at"],  # type: ignore[arg-type]
+        stream_id=fields["stream_id"],
+        event_id=fields["event_id"],
+        type=fields["type"],
+        schema_version=fields["schema_version"],
+        data=fields["data"],
+        metadata=fields["metadata"],
+        recorded_at=fields["recorded_at"],
     )
     link = chain_hash(
         prev_hash,
-        position=fields["position"],  # type: ignore[arg-type]
-        stream_version=fields["stream_version"],  # type: ignore[arg-type]
+        position=fields["position"],
+        stream_version=fields["stream_version"],
         content_digest=digest,
     )
     return link, digest
@@ -328,3 +328,17 @@ async def test_an_event_appended_with_a_wrong_digest_fails_verification_at_its_p
     assert result.detail is not None
     assert "wrong digest" in result.detail
     assert (result.head_position, result.head_hash) == head
+
+
+async def test_verification_reports_its_progress_batch_by_batch(
+    filled: EventStore, app_pool: asyncpg.Pool
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    result = await verify_chain(app_pool, batch_size=7, progress=lambda *p: seen.append(p))
+
+    assert result.ok
+    assert seen[0] == (0, LOG_SIZE)
+    assert seen[-1] == (LOG_SIZE, LOG_SIZE)
+    assert len(seen) >= LOG_SIZE // 7
+    assert [checked for checked, _ in seen] == sorted(checked for checked, _ in seen)
