@@ -16,9 +16,16 @@ from temporalio.worker import Worker
 
 from activities.event_log import EventLogActivities
 from activities.notifications import NotificationActivities
+from activities.webhooks_delivery import DeliveryActivities
 from runtime.health import postgres_probe, temporal_probe
 from runtime.log_setup import configure_logging
 from runtime.metrics import TimedEventStore
+from runtime.notification_routes import (
+    EMBEDDED_ROUTES,
+    NotificationRoutes,
+    NotificationRoutesError,
+    load_notification_routes,
+)
 from runtime.settings import Settings, settings_problems
 from runtime.telemetry import (
     instrument_asyncpg,
@@ -28,14 +35,16 @@ from runtime.telemetry import (
 )
 from runtime.telemetry_activities import ActivityContextInterceptor
 from store.app_role import set_app_role_password
+from store.dead_letters import DeadLetterStore
 from store.migrations import create_app_pool, migrate
 from store.notification_outbox import NotificationOutbox
 from workflows.contracts import NOTIFY_STAKEHOLDERS
+from workflows.notification_delivery import DELIVER_NOTIFICATION, NotificationDeliveryWorkflow
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
-WORKFLOWS: Sequence[type] = (ProductLifecycleWorkflow,)
+WORKFLOWS: Sequence[type] = (ProductLifecycleWorkflow, NotificationDeliveryWorkflow)
 # Their failures count in lifecycle_notification_failures_total.
-NOTIFICATION_ACTIVITIES: set[str] = {NOTIFY_STAKEHOLDERS}
+NOTIFICATION_ACTIVITIES: set[str] = {NOTIFY_STAKEHOLDERS, DELIVER_NOTIFICATION}
 
 
 class TemporalConfigError(ValueError):
@@ -96,14 +105,25 @@ async def connect_temporal(
     )
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    routes: NotificationRoutes = EMBEDDED_ROUTES,
+) -> Worker:
     event_log = EventLogActivities(TimedEventStore(pool))
-    notifications = NotificationActivities(NotificationOutbox(pool))
+    notifications = NotificationActivities(NotificationOutbox(pool), routes=routes)
+    delivery = DeliveryActivities(routes, DeadLetterStore(pool))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[event_log.append_product_events, notifications.notify_stakeholders],
+        activities=[
+            event_log.append_product_events,
+            notifications.notify_stakeholders,
+            delivery.deliver_notification,
+            delivery.record_dead_letter,
+        ],
         interceptors=[ActivityContextInterceptor(NOTIFICATION_ACTIVITIES)],
     )
 
@@ -121,6 +141,7 @@ async def open_app_pool(
 
 async def run_worker(settings: Settings, database_url: str) -> None:
     """Runs until cancelled. Migrations are applied first so a worker never meets an old schema."""
+    routes = load_notification_routes(settings.notification_routes)
     await migrate(database_url)
     provider = tracer_provider(settings, "lifecycle-worker")
     instrument_asyncpg(provider)
@@ -133,7 +154,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
     )
     pool = await open_app_pool(settings, database_url)
     try:
-        worker = build_worker(client, pool, settings.temporal_task_queue)
+        worker = build_worker(client, pool, settings.temporal_task_queue, routes)
         if settings.worker_health_port is None:
             await worker.run()
             return
@@ -179,7 +200,7 @@ def main() -> None:
         )
     try:
         asyncio.run(run_worker(settings, settings.database_url))
-    except TemporalConfigError as error:
+    except (TemporalConfigError, NotificationRoutesError) as error:
         raise SystemExit(str(error)) from None
 
 

@@ -16,6 +16,7 @@ from runtime.bootstrap import admin_token
 from runtime.demo import DemoPerson, DemoPortfolio
 from runtime.embedded_postgres import EmbeddedPostgres, start_embedded_postgres
 from runtime.embedded_temporal import EmbeddedTemporal, port_is_open, start_embedded_temporal
+from runtime.notification_routes import load_notification_routes
 from runtime.settings import Settings
 from store.migrations import migrate
 from worker import build_worker, connect_temporal, open_app_pool
@@ -76,7 +77,8 @@ async def run_dev_stack(
         try:
             await require_search_attributes(client, settings.temporal_namespace)
             api = build_api(settings, client, pool, publish_search_attributes=True)
-            async with build_worker(client, pool, settings.temporal_task_queue):
+            routes = load_notification_routes(settings.notification_routes)
+            async with build_worker(client, pool, settings.temporal_task_queue, routes):
                 serving = asyncio.create_task(
                     serve(api.app, settings.api_host, settings.api_port, stop)
                 )

@@ -16,6 +16,8 @@ from runtime.notification_routes import (
     load_notification_routes,
     parse_notification_routes,
 )
+from runtime.settings import Settings
+from worker import run_worker
 
 SECRET = "whsec_" + base64.b64encode(b"a secret of twenty-four!").decode()
 
@@ -182,3 +184,14 @@ def test_a_bad_endpoint_name_is_refused() -> None:
 )
 def test_a_file_of_the_wrong_shape_is_refused(text: str, problem: str) -> None:
     assert refusal(text) == f"notification routes file routes.yaml: {problem}"
+
+
+async def test_a_worker_with_an_unusable_routes_file_stops_before_it_starts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "routes.yaml"
+    path.write_text("routes: {decision: [nobody]}")
+    settings = Settings(LIFECYCLE_NOTIFICATION_ROUTES=str(path))
+
+    with pytest.raises(NotificationRoutesError, match="endpoint 'nobody' is not defined"):
+        await run_worker(settings, "postgresql://127.0.0.1:1/never-reached")
