@@ -9,6 +9,7 @@ import asyncpg
 import jwt
 import uvicorn
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
 from api.app import create_app
@@ -53,8 +54,10 @@ def build_api(
     pool: asyncpg.Pool,
     *,
     publish_search_attributes: bool = False,
+    tracer_provider: TracerProvider | None = None,
 ) -> ApiProcess:
-    """`publish_search_attributes` only once the namespace is known to have them."""
+    """`publish_search_attributes` only once the namespace is known to have them;
+    `tracer_provider` (None: tracing off) traces the API's requests."""
     events = EventStore(pool)
     services = ApiServices(
         products=ProductLifecycleClient(
@@ -72,7 +75,13 @@ def build_api(
         outbox=NotificationOutbox(pool),
     )
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
-    app = create_app(services, run_projector=True, session_secret=secret)
+    app = create_app(
+        services,
+        run_projector=True,
+        session_secret=secret,
+        temporal=client,
+        tracer_provider=tracer_provider,
+    )
     return ApiProcess(app=app, services=services)
 
 
