@@ -46,6 +46,21 @@ SELECT {_COLUMNS} FROM public.events
  ORDER BY stream_version
 """
 
+# A page of one stream around a position cursor (positions rise with versions in a stream).
+_STREAM_BEFORE = f"""
+SELECT {_COLUMNS} FROM public.events
+ WHERE stream_id = $1 AND position < $2
+ ORDER BY stream_version DESC
+ LIMIT $3
+"""
+
+_STREAM_AFTER = f"""
+SELECT {_COLUMNS} FROM public.events
+ WHERE stream_id = $1 AND position > $2
+ ORDER BY stream_version
+ LIMIT $3
+"""
+
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM public.events
  WHERE position > $1
@@ -106,6 +121,25 @@ class EventStore:
         """The stream's events with version > ``after_version``, in version order."""
         rows = await self._pool.fetch(_READ_STREAM, stream_id, after_version)
         return [_decode(row) for row in rows]
+
+    async def read_stream_page(
+        self, stream_id: str, *, before: int | None = None, after: int | None = None, limit: int
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` of the stream's events next to a global-log position, in log order:
+        the latest below ``before``, or the earliest above ``after``, or (neither) the latest.
+
+        Pages a long stream (the product page's trail) without reading all of it, and by
+        position, so a page does not shift while the stream grows."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if before is not None and after is not None:
+            raise ValueError("page before a position or after one, not both")
+        if after is not None:
+            rows = await self._pool.fetch(_STREAM_AFTER, stream_id, after, limit)
+            return [_decode(row) for row in rows]
+        below = before if before is not None else 2**63 - 1
+        rows = await self._pool.fetch(_STREAM_BEFORE, stream_id, below, limit)
+        return [_decode(row) for row in reversed(rows)]
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Up to ``limit`` events of the global log after ``after_position``, in order.

@@ -28,6 +28,7 @@ from api.errors import STATUS_FOR_KIND, ApiRefusal, error_response
 from api.services import ApiServices
 from api.web import views
 from api.web.session import CSRF_FIELD, SessionCodec, WebSession, add_security_headers, same_origin
+from api.web.trail import TRAIL_PAGE_SIZE
 from domain.identity import Actor
 from domain.refusals import CommandRefused
 from domain.state import ProductState
@@ -51,6 +52,7 @@ class Web:
 
     def __init__(self, session_secret: str) -> None:
         self.codec = SessionCodec(session_secret)
+        self.trail_size = TRAIL_PAGE_SIZE
         environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,

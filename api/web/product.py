@@ -45,6 +45,7 @@ from api.web.kit import (
     web_of,
 )
 from api.web.session import WebSession
+from api.web.trail import BadCursor, cursors, trail_page
 from domain.commands import GateOutcome
 from domain.gate_evaluation import evaluate_current_gate
 from domain.identity import Actor
@@ -62,6 +63,8 @@ async def product_page(
     product_id: str,
     refusal: Refusal | None = None,
     form_name: str = "",
+    before: int | None = None,
+    after: int | None = None,
 ) -> Response:
     web = web_of(request)
     services = services_of(request)
@@ -83,7 +86,9 @@ async def product_page(
     gate = state.current_gate()
     progress = state.progress
     review = progress.review if progress else None
-    events = await services.events.read_stream(stream_id_for(product_id))
+    trail = await trail_page(
+        services.events, stream_id_for(product_id), before=before, after=after, size=web.trail_size
+    )
     delegations = []
     if services.delegations is not None and gate is not None:
         asked = {r.role for r in gate.sign_offs}
@@ -132,7 +137,7 @@ async def product_page(
             "outcomes": [o.value for o in GateOutcome],
             "recycle_stages": [s.value for s in LIFECYCLE_PATH[: current + 1]],
             "conditions": list(state.conditions),
-            "timeline": [views.timeline_entry(e.data, e.recorded_at) for e in reversed(events)],
+            "trail": trail,
             "refusal": refusal,
             "refused_at": form_name if form_name in slots else "",
             "now": now,
@@ -160,7 +165,12 @@ async def show_product(request: Request, product_id: str) -> Response:
     person = await signed_in(request, session)
     if person is None:
         return sign_in_first(request, session)
-    return await product_page(request, session, person, product_id)
+    query = request.query_params
+    try:
+        before, after = cursors(query.get("before"), query.get("after"))
+    except BadCursor as bad:
+        return web.problem(request, session, 400, "Bad page link", str(bad), person)
+    return await product_page(request, session, person, product_id, before=before, after=after)
 
 
 ProductAction = Callable[[ApiServices, Actor, str, FormData], Awaitable[object]]

@@ -270,7 +270,10 @@ def timeline_entry(data: dict[str, Any], recorded_at: datetime) -> TimelineEntry
         "EvidenceSubmitted": f"{_text(data, 'requirement')}: {_text(data, 'title')}",
         "ChecklistItemCompleted": _text(data, "item"),
         "ChecklistItemReopened": _text(data, "item"),
-        "MetricRecorded": f"{_text(data, 'metric')} = {data.get('value')} {_text(data, 'unit')}",
+        "MetricRecorded": (
+            f"{_text(data, 'metric')} = {data.get('value')} {_text(data, 'unit')}"
+            f" from {_text(data, 'source')}"
+        ),
         "GateReviewRequested": f"gate {_text(data, 'gate')}, round {data.get('round')}",
         "SignOffGiven": f"gate {_text(data, 'gate')}, round {data.get('round')}",
         "GateDecided": f"gate {_text(data, 'gate')}",
