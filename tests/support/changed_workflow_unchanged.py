@@ -5,8 +5,9 @@ If this replays, a variant's failure comes from its change, not from subclassing
 
 from temporalio import workflow
 
-from workflows.contracts import LifecycleOutcome, LifecycleStart
-from workflows.product_lifecycle import ProductLifecycleWorkflow
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import LifecycleOutcome, LifecycleStart
+    from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 
 @workflow.defn(name="ProductLifecycleWorkflow")

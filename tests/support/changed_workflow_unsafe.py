@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.contracts import LifecycleOutcome, LifecycleStart
-from workflows.product_lifecycle import ProductLifecycleWorkflow
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import LifecycleOutcome, LifecycleStart
+    from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 
 @workflow.defn(name="ProductLifecycleWorkflow")

@@ -12,7 +12,7 @@ import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.worker import Replayer
 
 from tests.support.changed_workflow_patched import PausesBeforeNewNoticesOnly
 from tests.support.changed_workflow_unchanged import Unchanged
@@ -46,13 +46,9 @@ async def test_a_recorded_history_replays_against_the_current_workflow(path: Pat
 
 
 def variant_replayer(workflow_class: type) -> Replayer:
-    """Variants are subclasses, which the sandbox does not replay faithfully (even an unchanged
-    subclass fails there), so they replay unsandboxed; the control below proves that is sound."""
-    return Replayer(
-        workflows=[workflow_class],
-        data_converter=pydantic_data_converter,
-        workflow_runner=UnsandboxedWorkflowRunner(),
-    )
+    """A variant's module must import the workflow and its contracts through the sandbox's
+    pass-through, or the sandbox gives it copies of the models that the base class rejects."""
+    return Replayer(workflows=[workflow_class], data_converter=pydantic_data_converter)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
