@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.client import DEFAULT_TIMEOUT, DEFAULT_URL
-from cli.commands import admin, config, delegations, local, products
+from cli.commands import admin, audit, config, delegations, local, products, trail
 from cli.session import CliConfig, OutputFormat
 
 app = typer.Typer(
@@ -69,6 +69,8 @@ def main(
 
 
 products.register(app)
+audit.register(app)
+trail.register(app)
 admin.register(app)
 delegations.register(app)
 local.register(app)
