@@ -19,7 +19,7 @@ from domain.gate_evaluation import evaluate_current_gate
 from domain.review_clock import next_review_alarm
 from domain.stages import Stage
 from store.projections import ProductSummary
-from store.trail import EVENT_TYPES, MAX_PAGE, TrailFilter, TrailPage, read_trail
+from store.trail import EVENT_TYPES, MAX_PAGE, TrailFilter, TrailPage, read_trail, stream_of
 from store.trail_asof import board_as_of, product_as_of
 from workflows.contracts import ProductView
 
@@ -110,7 +110,7 @@ async def portfolio_trail(
 
 async def product_trail(services: ApiServices, product_id: str, query: TrailQuery) -> TrailPage:
     """One product's events, paged by stream version; 404 if it was never registered."""
-    if await services.events.stream_version(f"product-{product_id}") == 0:
+    if await services.events.stream_version(stream_of(product_id)) == 0:
         raise ApiRefusal(404, "product.not_registered", f"product '{product_id}' is not registered")
     flt = query.flt.model_copy(update={"product_id": product_id})
     return await read_trail(
