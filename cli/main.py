@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.client import DEFAULT_TIMEOUT, DEFAULT_URL
-from cli.commands import admin, audit, config, delegations, local, products, trail
+from cli.commands import admin, audit, config, delegations, deploy, local, products, trail
 from cli.session import CliConfig, OutputFormat
 
 app = typer.Typer(
@@ -75,3 +75,4 @@ admin.register(app)
 delegations.register(app)
 local.register(app)
 config.register(app)
+deploy.register(app)
