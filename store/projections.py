@@ -120,6 +120,10 @@ ON CONFLICT (product_id) DO UPDATE SET
 _SUMMARY_COLUMNS = """product_id, name, owner, owner_name, stage, status, playbook_name,
        playbook_version, registered_at, stage_entered_at, review_open, last_position"""
 _GET_STATE = "SELECT state::text FROM public.product_states WHERE product_id = $1"
+_LIST_STATES = """
+SELECT state::text AS state FROM public.product_states
+ WHERE $1::text IS NULL OR status = $1 ORDER BY product_id LIMIT $2
+"""
 _OPEN_REVIEWS = """
 SELECT state::text AS state FROM public.product_states WHERE review_open ORDER BY product_id
 """
@@ -273,6 +277,18 @@ class ProductProjection:
         )
         rows = await self._pool.fetch(query, *args)
         return [ProductSummary(**dict(row)) for row in rows]
+
+    async def list_states(
+        self, *, status: str | None = None, limit: int = 100
+    ) -> list[ProductState]:
+        """Whole states of the products with ``status`` (any, if None), ordered by product id,
+        in one query: the board and inbox need every card's state, not a query per card."""
+        if not 1 <= limit <= _MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {_MAX_PAGE}, got {limit}")
+        if status is not None and status not in _STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
+        rows = await self._pool.fetch(_LIST_STATES, status, limit)
+        return [ProductState.model_validate_json(row["state"]) for row in rows]
 
     async def get_state(self, product_id: str) -> ProductState | None:
         """The product's state as of the checkpoint, or None if no event of it is projected."""

@@ -2,7 +2,6 @@
 who is asking, the CSRF-checked form, and running a command whose refusal becomes page data.
 """
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -264,7 +263,7 @@ async def attempt(request: Request, action: Callable[[], Awaitable[object]]) -> 
 
 
 async def all_states(services: ApiServices, status: str | None = None) -> list[ProductState]:
+    """Every product's state from the read model in one query, however many products."""
     await services.projection.catch_up()
-    summaries = await services.projection.list_products(status=status, limit=_PAGE_SIZE)
-    states = await asyncio.gather(*(services.projection.get_state(s.product_id) for s in summaries))
-    return [s for s in states if s is not None and s.is_registered and s.stage is not None]
+    states = await services.projection.list_states(status=status, limit=_PAGE_SIZE)
+    return [s for s in states if s.is_registered and s.stage is not None]
