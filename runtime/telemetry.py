@@ -7,6 +7,7 @@ Temporal headers), FastAPI's and asyncpg's instrumentation, so one request is on
 the HTTP call through the update to the event-store INSERT.
 """
 
+import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -42,7 +43,9 @@ def tracer_provider(
         processor = BatchSpanProcessor(
             OTLPSpanExporter(endpoint=otlp_traces_url(settings.otlp_endpoint))
         )
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    # OTEL_SERVICE_NAME, when set, names the service; ours is the default.
+    named = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": service_name}
+    provider = TracerProvider(resource=Resource.create(named))
     provider.add_span_processor(processor)
     return provider
 

@@ -84,3 +84,14 @@ async def test_the_temporal_call_of_a_request_is_in_the_same_trace_as_its_server
     temporal = [s for s in finished if "ProductLifecycle" in s.name]
     assert temporal, [s.name for s in finished]
     assert all(s.context.trace_id == server.context.trace_id for s in temporal)
+
+
+def test_otel_service_name_names_the_service_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "lifecycle-api-eu")
+
+    provider = tracer_provider(Settings(), "lifecycle-api")
+
+    assert provider is not None
+    assert provider.resource.attributes["service.name"] == "lifecycle-api-eu"
+    provider.shutdown()
