@@ -163,6 +163,19 @@ class ProposeSunset(_Command):
     transition_plan: Reason = ""
 
 
+class AdoptPlaybook(_Command):
+    """Move the product to a newer version of its playbook.
+
+    By default the version applies from the next stage the product enters, so the gate now
+    being worked toward keeps the criteria it was opened with; `now` migrates at once, as an
+    audited decision that closes any open review round."""
+
+    type: Literal["AdoptPlaybook"] = "AdoptPlaybook"
+    playbook: Playbook
+    effective: Literal["next_stage", "now"] = "next_stage"
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
 class RemindOverdueGtmItems(_Command):
     """Sent by the workflow's timer when a GTM checklist item falls due, as the engine itself."""
 
@@ -200,6 +213,7 @@ Command = Annotated[
     | ProposeSunset
     | RemindOverdueGtmItems
     | ReviewKpis
-    | RunSunsetSchedule,
+    | RunSunsetSchedule
+    | AdoptPlaybook,
     Field(discriminator="type"),
 ]

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from domain.command_context import CommandContext, NewId
 from domain.commands import (
+    AdoptPlaybook,
     Command,
     CompleteChecklistItem,
     DecideGate,
@@ -32,7 +33,17 @@ from domain.commands import (
 )
 from domain.events import Event
 from domain.evolve import evolve_all
-from domain.rules import decisions, gathering, growth, launch, registration, reviews, sunset
+from domain.identity import SYSTEM_ACTOR, attribution
+from domain.rules import (
+    decisions,
+    gathering,
+    growth,
+    launch,
+    playbooks,
+    registration,
+    reviews,
+    sunset,
+)
 from domain.state import ProductState
 
 
@@ -42,9 +53,24 @@ def decide(state: ProductState, command: Command, now: datetime, new_id: NewId) 
     recycled = isinstance(command, DecideGate) and command.outcome is GateOutcome.RECYCLE
     after = evolve_all(state, events)
     events = events + decisions.automatic_advances(after, now, new_id, after_manual=recycled)
+    events = events + _scheduled_playbook(state, evolve_all(state, events), now, new_id)
     # Whatever stage the product now stands in sets up its own plan (entering launch lays the
     # GTM template over the default launch date).
     return events + launch.plan_on_entry(evolve_all(state, events), now, new_id)
+
+
+def _scheduled_playbook(
+    before: ProductState, after: ProductState, now: datetime, new_id: NewId
+) -> list[Event]:
+    if after.pending_playbook is None or after.product_id is None:
+        return []
+    stamp: dict[str, object] = {
+        "event_id": new_id(),
+        "product_id": after.product_id,
+        "occurred_at": now,
+        "actor": attribution(SYSTEM_ACTOR),
+    }
+    return playbooks.adopt_on_stage_entry(before, after, stamp)
 
 
 def _decide_command(
@@ -90,3 +116,5 @@ def _decide_command(
             return sunset.propose_sunset(context, command)
         case RunSunsetSchedule():
             return sunset.run_schedule(context, command)
+        case AdoptPlaybook():
+            return playbooks.adopt_playbook(context, command)

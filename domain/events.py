@@ -11,6 +11,7 @@ from domain.identity import ActorRef, Key, ProductId, Reason, Subject, Title
 from domain.kpis import KpiResult
 from domain.launch_plan import GoalKind, GtmItemDue
 from domain.playbook import Playbook, TimeoutOutcome
+from domain.playbook_changes import CriterionChange
 from domain.stages import Stage
 from domain.sunset import ScheduledCommunication
 from domain.thresholds import Comparison
@@ -273,6 +274,29 @@ class RetirementDeferred(_Event):
     retry_at: datetime
 
 
+class PlaybookAdoptionScheduled(_Event):
+    """A newer playbook version waits for the product's next stage."""
+
+    type: Literal["PlaybookAdoptionScheduled"] = "PlaybookAdoptionScheduled"
+    playbook: Playbook
+    playbook_fingerprint: str
+    from_version: int
+    reason: Reason
+
+
+class PlaybookAdopted(_Event):
+    """The product runs under another playbook version from here on: at a stage entry, as
+    scheduled, or now by migration. `changes` are the current gate's criteria that it changed."""
+
+    type: Literal["PlaybookAdopted"] = "PlaybookAdopted"
+    playbook: Playbook
+    playbook_fingerprint: str
+    from_version: int
+    effective: Literal["stage_entry", "now"]
+    reason: Reason
+    changes: tuple[CriterionChange, ...] = ()
+
+
 Event = Annotated[
     ProductRegistered
     | EvidenceSubmitted
@@ -299,7 +323,9 @@ Event = Annotated[
     | ExperimentRecorded
     | SunsetProposed
     | SunsetCommunicationSent
-    | RetirementDeferred,
+    | RetirementDeferred
+    | PlaybookAdoptionScheduled
+    | PlaybookAdopted,
     Field(discriminator="type"),
 ]
 

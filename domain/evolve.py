@@ -15,6 +15,8 @@ from domain.events import (
     GateReviewRequested,
     GateReviewVoided,
     MetricRecorded,
+    PlaybookAdopted,
+    PlaybookAdoptionScheduled,
     ProductKilled,
     ProductRegistered,
     ReviewEscalated,
@@ -242,6 +244,14 @@ def _changes(state: ProductState, event: Event) -> dict[str, object]:
                 ),
                 "progress": None,
                 "killed_reason": event.reason,
+            }
+        case PlaybookAdoptionScheduled():
+            return {"pending_playbook": event.playbook}
+        case PlaybookAdopted():
+            return {
+                "playbook": event.playbook,
+                "playbook_fingerprint": event.playbook_fingerprint,
+                "pending_playbook": None,
             }
         case _:
             return plan_changes(state, event)

@@ -122,6 +122,8 @@ class ProductState(_Frozen):
     owner_name: str = ""
     playbook: Playbook | None = None
     playbook_fingerprint: str = ""
+    # A newer version of the playbook, adopted when the product next enters a stage.
+    pending_playbook: Playbook | None = None
     stage: Stage | None = None
     version: int = 0  # number of events folded in: the stream version the store must match
     history: tuple[StageVisit, ...] = ()

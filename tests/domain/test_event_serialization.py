@@ -7,6 +7,7 @@ from typing import get_args
 import pytest
 
 from domain.commands import (
+    AdoptPlaybook,
     Command,
     DecideGate,
     EnforceReviewDeadline,
@@ -146,7 +147,24 @@ def every_kind_of_plan_event() -> list[Event]:
     return trail
 
 
-EVENTS = every_kind_of_event() + every_kind_of_plan_event()
+def every_kind_of_playbook_event() -> list[Event]:
+    """A newer version scheduled, adopted at the next stage, and another one migrated now."""
+    first, second, third = (playbook(version=v) for v in (1, 2, 3))
+    trail: list[Event] = []
+    state, ids = ProductState(), Ids("pb")
+    for command in (
+        register(first),
+        AdoptPlaybook(actor=GRACE, playbook=second, reason="v2 from planning"),
+        go(),
+        AdoptPlaybook(actor=GRACE, playbook=third, effective="now", reason="v3 at once"),
+    ):
+        events = decide(state, command, NOW, ids)
+        trail.extend(events)
+        state = evolve_all(state, events)
+    return trail
+
+
+EVENTS = every_kind_of_event() + every_kind_of_plan_event() + every_kind_of_playbook_event()
 
 
 def test_the_sample_covers_every_event_type() -> None:
