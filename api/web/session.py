@@ -1,8 +1,11 @@
-"""The web pages' session: a signed cookie, a CSRF synchronizer token, the security headers.
+"""The web pages' session: an encrypted cookie, a CSRF synchronizer token, the security headers.
 
 The cookie holds the API token the person pasted at sign-in, the session's CSRF token and a
-one-shot notice for the next page. It is signed (itsdangerous, with a timestamp: a session
-lasts at most `SESSION_MAX_AGE`), HttpOnly, SameSite=Lax, and Secure when served over https.
+one-shot notice for the next page. It is encrypted and authenticated (Fernet: AES-128-CBC with
+HMAC-SHA256, under a key derived from the session secret with HKDF), so the token cannot be read
+out of a copied cookie or a browser's storage, and a cookie changed in any way is no session at
+all. Fernet's timestamp bounds a session to `SESSION_MAX_AGE`. The cookie is HttpOnly,
+SameSite=Lax, and Secure when served over https.
 The token is authenticated again on every request, so revoking or expiring it ends the session
 at once, and roles changed by an admin apply on the next page.
 
@@ -10,12 +13,17 @@ Every state-changing form carries the session's CSRF token in a hidden field; a 
 field does not match (or that comes from another origin) is refused with a 403 page.
 """
 
+import base64
+import contextlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -63,18 +71,27 @@ class WebSession:
         self.notice, self.changed = notice, True
 
 
+def session_key(secret: str) -> bytes:
+    """The cookie's Fernet key, derived from the configured secret (which may be any string)
+    for this one use, so the same secret used elsewhere never yields this key."""
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"lifecycle.web.session.v1"
+    ).derive(secret.encode())
+    return base64.urlsafe_b64encode(derived)
+
+
 class SessionCodec:
     def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="lifecycle.web.session")
+        self._fernet = Fernet(session_key(secret))
 
     def read(self, request: Request) -> WebSession:
         """The request's session, or a fresh anonymous one (marked changed, so it is sent)."""
         raw = request.cookies.get(COOKIE_NAME)
         if raw:
-            try:
-                data: Any = self._serializer.loads(raw, max_age=SESSION_MAX_AGE)
-            except BadSignature:
-                data = None
+            data: Any = None
+            # forged, changed, expired or from another secret: no session
+            with contextlib.suppress(InvalidToken, ValueError):
+                data = json.loads(self._fernet.decrypt(raw, ttl=SESSION_MAX_AGE))
             if isinstance(data, dict) and isinstance(data.get("c"), str):
                 token, notice = data.get("t"), data.get("n")
                 return WebSession(
@@ -85,7 +102,8 @@ class SessionCodec:
         return WebSession(changed=True)
 
     def write(self, request: Request, response: Response, session: WebSession) -> None:
-        value = self._serializer.dumps({"c": session.csrf, "t": session.token, "n": session.notice})
+        payload = {"c": session.csrf, "t": session.token, "n": session.notice}
+        value = self._fernet.encrypt(json.dumps(payload).encode()).decode()
         response.set_cookie(
             COOKIE_NAME,
             value,

@@ -33,7 +33,7 @@ async def test_every_page_answer_carries_the_security_headers(web: WebHarness) -
     assert " style=" not in signin.text
 
 
-async def test_the_session_cookie_is_signed_httponly_lax_and_secure_over_https(
+async def test_the_session_cookie_is_httponly_lax_and_secure_over_https(
     web: WebHarness,
 ) -> None:
     plain = await web.http.get("/signin", headers=HTML)
