@@ -2,7 +2,8 @@
 
 `GET /trail` pages every product's events by global position; `GET /products/{id}/events`
 (in `products.py`) pages one product's by stream version; both take the same filters, parsed
-here. `as_of` on `GET /products/{id}` and `GET /products` folds the log up to an instant.
+here. `as_of` on `GET /products/{id}` and `GET /products` folds the log up to an instant;
+`GET /analytics` reads the portfolio's figures off the trail.
 """
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from domain.review_clock import next_review_alarm
 from domain.stages import Stage
 from store.projections import ProductSummary
 from store.trail import EVENT_TYPES, MAX_PAGE, TrailFilter, TrailPage, read_trail, stream_of
+from store.trail_analytics import PortfolioAnalytics, portfolio_analytics
 from store.trail_asof import board_as_of, product_as_of
 from workflows.contracts import ProductView
 
@@ -135,3 +137,10 @@ async def view_as_of(services: ApiServices, product_id: str, instant: datetime) 
 
 async def portfolio_as_of(services: ApiServices, instant: datetime) -> list[ProductSummary]:
     return await board_as_of(log_pool(services), _utc(instant) or instant)
+
+
+@router.get("/analytics", responses=REFUSALS)
+async def analytics(caller: Caller, services: Services, as_of: AsOf = None) -> PortfolioAnalytics:
+    """Time in stage (median, p90), gate first-pass rate, approval latency per approver and
+    role, products killed per stage: from the trail, now or as of an instant."""
+    return await portfolio_analytics(log_pool(services), _utc(as_of), services.clock())

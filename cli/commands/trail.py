@@ -24,6 +24,7 @@ PAGE_MAX = 500
 
 def register(app: typer.Typer) -> None:
     app.command("trail")(trail)
+    app.command("analytics")(analytics)
 
 
 def instant(value: str | None, option: str) -> str | None:
@@ -132,3 +133,64 @@ def show_trail(console: Console, product_id: str | None, events: Sequence[Any]) 
             render.text(event_details(kind, data) + signature(entry)),
         )
     console.print(table)
+
+
+def _duration(seconds: object) -> str:
+    """Seconds as days and hours (or minutes, for short spans); '-' for none."""
+    if not isinstance(seconds, int | float):
+        return "-"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    days, hours = divmod(round(seconds / 3600), 24)
+    return f"{days}d {hours}h" if days else f"{hours}h"
+
+
+def analytics(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Figures as of this instant (ISO 8601).")
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Time in stage (median, p90), gate first-pass rate, approval latency per approver and
+    role, and products killed per stage, read off the trail."""
+    with session(ctx, output) as s:
+        body: dict[str, Any] = s.client.get("/analytics", {"as_of": instant(as_of, "--as-of")})
+        s.emit(body, lambda console: show_analytics(console, body))
+
+
+def show_analytics(console: Console, body: Mapping[str, Any]) -> None:
+    stages = render.new_table("stage", "finished stays", "median", "p90")
+    stages.title = render.text(f"Time in stage, as of {render.when(body.get('as_of'))}", "bold")
+    for stage, figures in (body.get("time_in_stage") or {}).items():
+        stages.add_row(
+            stage,
+            str(figures["count"]),
+            _duration(figures["median_seconds"]),
+            _duration(figures["p90_seconds"]),
+        )
+    gates = render.new_table("gate", "decided", "first pass", "rate")
+    gates.title = render.text("Gate first-pass rate", "bold")
+    for gate in body.get("gate_first_pass") or []:
+        rate = gate.get("rate")
+        shown = f"{rate:.0%}" if isinstance(rate, int | float) else "-"
+        gates.add_row(gate["gate"], str(gate["decided"]), str(gate["first_pass"]), shown)
+    latency = render.new_table("approver / role", "sign-offs", "median", "p90")
+    latency.title = render.text("Approval latency (review requested to sign-off)", "bold")
+    rows = [(f"role {r['role']}", r["latency"]) for r in body.get("approval_latency_by_role") or []]
+    rows += [
+        (f"{a['printed_name']} ({a['subject']})", a["latency"])
+        for a in body.get("approval_latency_by_approver") or []
+    ]
+    for who, figures in rows:
+        latency.add_row(
+            who,
+            str(figures["count"]),
+            _duration(figures["median_seconds"]),
+            _duration(figures["p90_seconds"]),
+        )
+    for table in (stages, gates, latency):
+        console.print(table)
+    killed = body.get("killed_per_stage") or {}
+    summary = ", ".join(f"{stage}: {n}" for stage, n in killed.items()) or "none"
+    console.print(f"Killed per stage: {summary}")

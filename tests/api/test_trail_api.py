@@ -209,3 +209,38 @@ async def test_a_bad_as_of_instant_is_refused_naming_it(api: ApiHarness) -> None
 
     assert response.status_code == 422
     assert "as_of" in " ".join(f["location"] for f in response.json()["error"]["fields"])
+
+
+async def test_portfolio_analytics_are_read_off_the_trail_now_and_as_of_an_instant(
+    installed: ApiHarness, product_id: str
+) -> None:
+    people = await passed_first_gate(installed, product_id)
+    http, owner = installed.http, people["owner"]
+    events = (await http.get(f"/products/{product_id}/events", headers=owner)).json()["events"]
+    registered = events[0]["recorded_at"]
+
+    now = (await http.get("/analytics", headers=owner)).json()
+    then = (await http.get(f"/analytics?as_of={at(registered)}", headers=owner)).json()
+    bad = await http.get("/analytics?as_of=soon", headers=owner)
+
+    mine = next(p for p in now["products"] if p["product_id"] == product_id)
+    assert [(s["stage"], s["left_at"] is None) for s in mine["stays"]] == [
+        ("discovery", False),
+        ("planning", True),
+    ]
+    assert now["time_in_stage"]["discovery"]["count"] >= 1
+    discovery = next(g for g in now["gate_first_pass"] if g["gate"] == "discovery")
+    assert discovery["first_pass"] >= 1
+    roles = {r["role"]: r["latency"]["count"] for r in now["approval_latency_by_role"]}
+    assert roles["product-lead"] >= 2
+    assert roles["finance"] >= 1
+    grace = next(a for a in now["approval_latency_by_approver"] if a["subject"] == "grace")
+    assert grace["printed_name"] == "Grace Okafor"
+    assert grace["latency"]["median_seconds"] >= 0
+    past = next(p for p in then["products"] if p["product_id"] == product_id)
+    assert [s["stage"] for s in past["stays"]] == ["discovery"]
+    assert all(
+        a["subject"] != "grace" or a["latency"]["count"] == 0
+        for a in then["approval_latency_by_approver"]
+    )
+    assert bad.status_code == 422

@@ -96,3 +96,22 @@ async def test_an_auditor_verifies_takes_a_digest_and_exports_through_the_api(
     assert [r["stream_version"] for r in records] == list(range(1, len(records) + 1))
     assert unknown.exit_code == 1
     assert "not registered" in unknown.reason
+
+
+async def test_analytics_print_time_in_stage_first_pass_rate_and_approval_latency(
+    live_api: LiveApi, people: People, product_id: str
+) -> None:
+    owner = await in_discovery_review(people, product_id)
+    lead = await people.cli(LEAD)
+    (await lead("gate", "signoff", product_id, "--approve", "--reason", "convincing")).ok()
+
+    shown = (await owner("analytics")).ok().stdout
+    body = (await owner("-o", "json", "analytics")).ok().json()
+    bad = await owner("analytics", "--as-of", "someday")
+
+    assert "Time in stage, as of" in shown
+    assert "Gate first-pass rate" in shown
+    assert f"{LEAD.display_name} ({LEAD.subject})" in shown
+    assert "Killed per stage:" in shown
+    assert any(p["product_id"] == product_id for p in body["products"])
+    assert bad.exit_code == 2

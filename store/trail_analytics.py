@@ -1,0 +1,211 @@
+"""Portfolio analytics read off the trail: time in stage, gate first-pass rate, approval
+latency per approver and role, products killed per stage.
+
+Computed from the events themselves rather than from a read model, so every figure can be
+traced to the events that made it, and the same figures can be asked "as of" any instant.
+``analyse`` is pure (events and an instant in, figures out); ``portfolio_analytics`` loads the
+events.
+
+Definitions:
+
+* time in stage: from entering a stage (registration, ``StageEntered``) to entering the next
+  (or being killed). The spread per stage counts finished stays only; a product's own list also
+  shows its current stay, up to the instant asked about. Terminal stages have no duration.
+* first-pass rate of a gate: of the products with a decision at that gate, the share whose
+  *first* decision there was Go or Conditional Go.
+* approval latency: from a review round being requested to a sign-off in that round, per person
+  who signed (and per role they signed in).
+* median and p90 use the nearest-rank method on seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+from store.trail import PRODUCT_STREAM_PREFIX
+
+__all__ = ["PortfolioAnalytics", "analyse", "percentile", "portfolio_analytics"]
+
+_TERMINAL = frozenset({"retired", "killed"})
+_PASSING = frozenset({"go", "conditional_go"})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Spread(_Frozen):
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class StageStay(_Frozen):
+    stage: str
+    entered_at: datetime
+    left_at: datetime | None  # None: still there at the instant asked about
+    seconds: float
+
+
+class ProductStages(_Frozen):
+    product_id: str
+    stays: list[StageStay]
+
+
+class GatePassRate(_Frozen):
+    gate: str
+    decided: int
+    first_pass: int
+    rate: float | None
+
+
+class ApproverLatency(_Frozen):
+    subject: str
+    printed_name: str
+    latency: Spread
+
+
+class RoleLatency(_Frozen):
+    role: str
+    latency: Spread
+
+
+class PortfolioAnalytics(_Frozen):
+    as_of: datetime
+    products: list[ProductStages]
+    time_in_stage: dict[str, Spread]
+    gate_first_pass: list[GatePassRate]
+    approval_latency_by_approver: list[ApproverLatency]
+    approval_latency_by_role: list[RoleLatency]
+    killed_per_stage: dict[str, int]
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (0 < p <= 100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)), 1) - 1]
+
+
+def spread(values: list[float]) -> Spread:
+    return Spread(
+        count=len(values), median_seconds=percentile(values, 50), p90_seconds=percentile(values, 90)
+    )
+
+
+def _at(data: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(data["occurred_at"]))
+
+
+def analyse(events: Iterable[tuple[str, str, dict[str, Any]]], now: datetime) -> PortfolioAnalytics:
+    """Figures from ``(product_id, type, data)`` in log order, as of ``now``."""
+    entered: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    first_decision: dict[tuple[str, str], str] = {}
+    requested: dict[tuple[str, str, int], datetime] = {}
+    by_approver: dict[str, list[float]] = defaultdict(list)
+    names: dict[str, str] = {}
+    by_role: dict[str, list[float]] = defaultdict(list)
+    killed: Counter[str] = Counter()
+    for product_id, kind, data in events:
+        if kind in ("ProductRegistered", "StageEntered"):
+            entered[product_id].append((str(data["stage"]), _at(data)))
+        elif kind == "ProductKilled":
+            entered[product_id].append(("killed", _at(data)))
+            killed[str(data["stage"])] += 1
+        elif kind == "GateDecided":
+            first_decision.setdefault((product_id, str(data["gate"])), str(data["outcome"]))
+        elif kind == "GateReviewRequested":
+            requested[(product_id, str(data["gate"]), int(data["round"]))] = _at(data)
+        elif kind == "SignOffGiven":
+            asked = requested.get((product_id, str(data["gate"]), int(data["round"])))
+            if asked is None:
+                continue
+            seconds = (_at(data) - asked).total_seconds()
+            actor = data.get("actor") or {}
+            subject = str(actor.get("subject"))
+            names[subject] = str(actor.get("display_name", subject))
+            by_approver[subject].append(seconds)
+            by_role[str(actor.get("role"))].append(seconds)
+    products, finished = _stays(entered, now)
+    decided: Counter[str] = Counter(gate for _, gate in first_decision)
+    passed: Counter[str] = Counter(g for (_, g), o in first_decision.items() if o in _PASSING)
+    return PortfolioAnalytics(
+        as_of=now,
+        products=products,
+        time_in_stage={stage: spread(values) for stage, values in sorted(finished.items())},
+        gate_first_pass=[
+            GatePassRate(
+                gate=gate, decided=n, first_pass=passed[gate], rate=passed[gate] / n if n else None
+            )
+            for gate, n in sorted(decided.items())
+        ],
+        approval_latency_by_approver=[
+            ApproverLatency(subject=s, printed_name=names[s], latency=spread(v))
+            for s, v in sorted(by_approver.items())
+        ],
+        approval_latency_by_role=[
+            RoleLatency(role=r, latency=spread(v)) for r, v in sorted(by_role.items())
+        ],
+        killed_per_stage=dict(sorted(killed.items())),
+    )
+
+
+def _stays(
+    entered: dict[str, list[tuple[str, datetime]]], now: datetime
+) -> tuple[list[ProductStages], dict[str, list[float]]]:
+    products: list[ProductStages] = []
+    finished: dict[str, list[float]] = defaultdict(list)
+    for product_id, visits in sorted(entered.items()):
+        stays: list[StageStay] = []
+        for index, (stage, since) in enumerate(visits):
+            if stage in _TERMINAL:
+                continue
+            left = visits[index + 1][1] if index + 1 < len(visits) else None
+            seconds = ((left or now) - since).total_seconds()
+            stays.append(StageStay(stage=stage, entered_at=since, left_at=left, seconds=seconds))
+            if left is not None:
+                finished[stage].append(seconds)
+        products.append(ProductStages(product_id=product_id, stays=stays))
+    return products, finished
+
+
+_EVENTS = f"""
+SELECT position, stream_id, type, data::text AS data, recorded_at FROM public.events
+ WHERE stream_id LIKE '{PRODUCT_STREAM_PREFIX}%' AND position > $2
+   AND ($1::timestamptz IS NULL OR recorded_at <= $1)
+ ORDER BY position
+ LIMIT $3
+"""
+
+
+async def portfolio_analytics(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    as_of: datetime | None,
+    now: datetime,
+    *,
+    batch_size: int = 2000,
+) -> PortfolioAnalytics:
+    """``analyse`` over every product event recorded at or before ``as_of`` (all of them when
+    ``None``: then current stays run to ``now``, or to the latest event if that is later)."""
+    collected: list[tuple[str, str, dict[str, Any]]] = []
+    latest = as_of or now
+    after = 0
+    while True:
+        rows = await pool.fetch(_EVENTS, as_of, after, batch_size)
+        for row in rows:
+            stream: str = row["stream_id"]
+            data = json.loads(row["data"])
+            collected.append((stream.removeprefix(PRODUCT_STREAM_PREFIX), row["type"], data))
+            latest = max(latest, row["recorded_at"])
+        if len(rows) < batch_size:
+            return analyse(collected, latest)
+        after = rows[-1]["position"]
