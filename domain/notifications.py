@@ -19,6 +19,13 @@ NotificationKind = Literal[
     "review_voided",
     "decision",
     "stage_entered",
+    "launch_planned",
+    "gtm_item_overdue",
+    "kpi_off_target",
+    "decision_proposed",
+    "sunset_announced",
+    "end_of_life_communication",
+    "retirement_deferred",
 ]
 
 

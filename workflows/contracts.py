@@ -88,6 +88,7 @@ class ProductView(_Frozen):
     state: ProductState
     gate: GateEvaluation | None
     next_review_alarm: datetime | None = None
+    next_alarm: datetime | None = None  # the earliest of every timer the product waits on
 
 
 NOTIFY_STAKEHOLDERS = "notify_stakeholders"

@@ -16,6 +16,7 @@ from domain.events import (
 )
 from domain.notifications import Notification
 from domain.state import ProductState
+from workflows.plan_notices import plan_notices
 
 
 def notices_for(events: list[Event], state: ProductState) -> list[Notification]:
@@ -117,4 +118,5 @@ def notices_for(events: list[Event], state: ProductState) -> list[Notification]:
                 )
             case _:
                 pass
+        notices.extend(plan_notices(event, state))
     return notices

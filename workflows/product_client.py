@@ -26,11 +26,15 @@ from domain.commands import (
     DecideGate,
     GiveSignOff,
     MeetCondition,
+    PlanLaunch,
+    ProposeSunset,
+    RecordExperiment,
     RecordMetric,
     RegisterProduct,
     ReopenChecklistItem,
     RequestGateReview,
     RevokeSignOff,
+    SetLaunchGoal,
     SubmitEvidence,
 )
 from domain.refusals import CommandRefused, RefusalKind
@@ -54,6 +58,10 @@ _UPDATE_FOR: dict[type[Any], Any] = {
     RevokeSignOff: ProductLifecycleWorkflow.revoke_sign_off,
     MeetCondition: ProductLifecycleWorkflow.meet_condition,
     DecideGate: ProductLifecycleWorkflow.decide_gate,
+    PlanLaunch: ProductLifecycleWorkflow.plan_launch,
+    SetLaunchGoal: ProductLifecycleWorkflow.set_launch_goal,
+    RecordExperiment: ProductLifecycleWorkflow.record_experiment,
+    ProposeSunset: ProductLifecycleWorkflow.propose_sunset,
 }
 
 

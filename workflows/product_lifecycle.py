@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.alarms import next_alarm
     from domain.commands import (
         Command,
         CompleteChecklistItem,
@@ -27,9 +28,12 @@ with workflow.unsafe.imports_passed_through():
         RecordMetric,
         RegisterProduct,
         RemindApprovers,
+        RemindOverdueGtmItems,
         ReopenChecklistItem,
         RequestGateReview,
+        ReviewKpis,
         RevokeSignOff,
+        RunSunsetSchedule,
         SubmitEvidence,
     )
     from domain.decide import decide
@@ -56,9 +60,12 @@ with workflow.unsafe.imports_passed_through():
         stream_id_for,
     )
     from workflows.notices import notices_for
+    from workflows.plan_updates import PlanUpdates
     from workflows.visibility import updates_between, visibility_of
 
 REFUSAL_ERROR_TYPE = "CommandRefused"
+# Runs started before GTM, KPI and end-of-life timers existed keep waking for reviews only.
+PLAN_ALARMS_PATCH = "launch-growth-sunset-alarms"
 # A workflow started by a registration the validator refused holds nothing; it ends after this.
 REGISTRATION_GRACE = timedelta(minutes=5)
 # Applied updates remembered across continue-as-new: enough for any client's retry window,
@@ -95,7 +102,7 @@ def _placeholder_ids() -> Callable[[], str]:
 
 
 @workflow.defn
-class ProductLifecycleWorkflow:
+class ProductLifecycleWorkflow(PlanUpdates):
     @workflow.init
     def __init__(self, start: LifecycleStart) -> None:
         self._product_id = start.product_id
@@ -106,6 +113,7 @@ class ProductLifecycleWorkflow:
         self._publish_search_attributes = start.publish_search_attributes
         self._history_bound = start.history_bound
         self._published: dict[str, str] = {}
+        self._alarm_of: Callable[[ProductState], datetime | None] = next_review_alarm
 
     @workflow.run
     async def run(self, start: LifecycleStart) -> LifecycleOutcome:
@@ -115,12 +123,14 @@ class ProductLifecycleWorkflow:
             if not self._state.is_registered:
                 return self._outcome()
         self._publish_visibility()
+        if workflow.patched(PLAN_ALARMS_PATCH):
+            self._alarm_of = next_alarm
         while not self._must_stop():
-            alarm = next_review_alarm(self._state)
+            alarm = self._alarm_of(self._state)
             if alarm is None or alarm > workflow.now():
                 wait = None if alarm is None else alarm - workflow.now()
                 await self._wait(partial(self._should_wake, alarm), wait)
-            if alarm is not None and workflow.now() >= alarm and not await self._on_review_alarm():
+            if alarm is not None and workflow.now() >= alarm and not await self._on_alarm():
                 # The domain saw nothing to do at this alarm; never spin on it, wait for a change.
                 await workflow.wait_condition(partial(self._should_wake, alarm))
             await self._send_notices()
@@ -144,7 +154,7 @@ class ProductLifecycleWorkflow:
     def _should_wake(self, alarm: datetime | None) -> bool:
         """Something to do before the timer: stop, tell people, or re-arm a moved alarm (a
         decided gate cancels its reminders this way)."""
-        return self._must_stop() or bool(self._outbox) or next_review_alarm(self._state) != alarm
+        return self._must_stop() or bool(self._outbox) or self._alarm_of(self._state) != alarm
 
     def _must_stop(self) -> bool:
         """Terminal, or time to continue-as-new so history stays bounded."""
@@ -155,15 +165,21 @@ class ProductLifecycleWorkflow:
             or info.get_current_history_length() > self._history_bound
         )
 
-    async def _on_review_alarm(self) -> bool:
-        """The durable timer fired: the deadline first, then reminders; each decides as the
-        engine itself and changes nothing when the review has moved on. True if anything
+    async def _on_alarm(self) -> bool:
+        """The durable timer fired: the review deadline first, then reminders, overdue GTM
+        items, the KPI review and the sunset schedule; each decides as the engine itself and
+        changes nothing when its moment has not come or has passed. True if anything
         happened."""
         happened = False
         for command in (
             EnforceReviewDeadline(actor=SYSTEM_ACTOR),
             RemindApprovers(actor=SYSTEM_ACTOR),
+            RemindOverdueGtmItems(actor=SYSTEM_ACTOR),
+            ReviewKpis(actor=SYSTEM_ACTOR),
+            RunSunsetSchedule(actor=SYSTEM_ACTOR),
         ):
+            if self._state.is_terminal:
+                break
             async with self._lock:
                 events = decide(self._state, command, workflow.now(), self._new_id)
                 if events:
@@ -218,6 +234,7 @@ class ProductLifecycleWorkflow:
             state=self._state,
             gate=evaluate_current_gate(self._state),
             next_review_alarm=next_review_alarm(self._state),
+            next_alarm=self._alarm_of(self._state),
         )
 
     # Commands. Each is an Update whose validator is a dry run of the same decision.

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from domain.commands import (
+    Command,
     PlanLaunch,
     ProposeSunset,
     RecordExperiment,
@@ -13,6 +14,7 @@ from domain.commands import (
 )
 from domain.identity import SYSTEM_ACTOR, Actor
 from domain.playbook import Playbook
+from domain.stages import Stage
 from domain.state import ProductState
 from tests.domain.dsl import ADA, NOW, given, go, playbook_document, register, tick
 
@@ -93,19 +95,37 @@ def in_launch(pb: Playbook = PLANS) -> ProductState:
     return given(register(pb), go(), go(), go())
 
 
-LAUNCH_WORK = (
-    SetLaunchGoal(
-        actor=ADA,
-        metric="activation",
-        kind="adoption",
-        comparison=">=",
-        target=40,
-        due_by=NOW + timedelta(days=60),
-    ),
-    tick("positioning"),
-    tick("pricing"),
-    tick("goals"),
-)
+def launch_work(now: datetime) -> tuple[Command, ...]:
+    """Everything the launch gate asks: an activation goal due 60 days after `now`, then every
+    GTM item ticked by the owner."""
+    return (
+        SetLaunchGoal(
+            actor=ADA,
+            metric="activation",
+            kind="adoption",
+            comparison=">=",
+            target=40,
+            due_by=now + timedelta(days=60),
+        ),
+        tick("positioning"),
+        tick("pricing"),
+        tick("goals"),
+    )
+
+
+LAUNCH_WORK = launch_work(NOW)
+
+
+def commands_to(stage: Stage, now: datetime) -> list[Command]:
+    """The commands that carry a product registered under PLANS from discovery to `stage`."""
+    path: list[Command] = [go(), go(), go()]
+    if stage is Stage.LAUNCH:
+        return path
+    path += [*launch_work(now), go()]
+    if stage is Stage.GROWTH:
+        return path
+    assert stage is Stage.MATURITY
+    return [*path, go()]
 
 
 def in_growth(pb: Playbook = PLANS) -> ProductState:
