@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from cli.client import DEFAULT_TIMEOUT, DEFAULT_URL
-from cli.commands import admin, audit, config, delegations, deploy, local, products, trail
+from cli.commands import (
+    admin,
+    audit,
+    config,
+    delegations,
+    deploy,
+    local,
+    products,
+    projections,
+    trail,
+)
 from cli.session import CliConfig, OutputFormat
 
 app = typer.Typer(
@@ -71,6 +81,7 @@ def main(
 products.register(app)
 audit.register(app)
 trail.register(app)
+projections.register(app)
 admin.register(app)
 delegations.register(app)
 local.register(app)

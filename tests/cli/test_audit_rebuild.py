@@ -1,0 +1,43 @@
+"""`lifecycle projections rebuild` replays the log into the read model and ends exactly where
+incremental catch-up ended. Runs on a fresh database of its own, with no API."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from store.event_store import EventStore
+from store.projections import ProductProjection
+from tests.cli.conftest import Cli
+from tests.store.test_product_projection import GRACE, Portfolio, _rows
+
+
+async def test_a_rebuild_from_the_cli_ends_identical_to_incremental_catch_up(
+    event_store: EventStore, app_pool: asyncpg.Pool, database_dsn: str
+) -> None:
+    portfolio = Portfolio(event_store)
+    projection = ProductProjection(app_pool, event_store)
+    await portfolio.register("alpha")
+    await projection.catch_up(batch_size=3)
+    await portfolio.register("beta", owner=GRACE)
+    await portfolio.pass_gate("beta")
+    await portfolio.register("gamma")
+    await portfolio.kill("gamma")
+    await projection.catch_up(batch_size=4)
+    incremental = await _rows(database_dsn)
+    checkpoint = await projection.checkpoint()
+    cli = Cli("http://127.0.0.1:9", None)
+
+    rebuilt = await cli("-o", "json", "projections", "rebuild", env={"DATABASE_URL": database_dsn})
+    text = await cli("projections", "rebuild", "--database-url", database_dsn)
+    nowhere = await cli(
+        "projections", "rebuild", "--database-url", "postgresql://nobody@127.0.0.1:9/none"
+    )
+
+    assert rebuilt.ok().json() == {
+        "applied": sum(state.version for state in portfolio.states.values()),
+        "checkpoint": checkpoint,
+    }
+    assert text.ok().stdout.startswith("rebuilt: ")
+    assert f"checkpoint at position {checkpoint}" in text.stdout
+    assert await _rows(database_dsn) == incremental
+    assert nowhere.exit_code == 3
