@@ -13,6 +13,7 @@ once, breaks something while they are in flight, repairs it, and then asks the s
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import Counter
@@ -48,6 +49,7 @@ from workflows.product_client import ProductLifecycleClient
 SIGNERS = 6
 METRIC = "weekly-active-users"
 LEAD = gatekeeper("product-lead", 99)
+log = logging.getLogger("tests.faults")
 
 
 def fault_playbook() -> Playbook:
@@ -182,6 +184,17 @@ class Calls:
     @property
     def failed(self) -> list[Call]:
         return [c for c in self.all if c.error is not None]
+
+    def report(self, fault: str, in_flight: int, repaired_at: float) -> None:
+        """Logs how long the last answer took after the repair: the figure the README quotes."""
+        last = max((c.answered_at for c in self.all if c.answered_at is not None), default=0.0)
+        log.info(
+            "%s: %d of %d calls were in flight; the last answered %.1f s after the repair",
+            fault,
+            in_flight,
+            len(self.all),
+            last - repaired_at,
+        )
 
 
 async def until(condition: Callable[[], Awaitable[bool]], within: float, what: str) -> None:

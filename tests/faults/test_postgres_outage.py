@@ -95,8 +95,11 @@ async def test_decisions_made_while_postgres_is_down_are_applied_once_it_is_back
     await asyncio.sleep(OUTAGE)
     back_at = time.monotonic()
     await asyncio.to_thread(postgres.start)
+    repaired_at = time.monotonic()
     await calls.settle(within=120)
     await during_outage.settle(within=120)
+    calls.report("postgres down (before)", len(unanswered_at_stop), repaired_at)
+    during_outage.report("postgres down (during)", len(during_outage.all), repaired_at)
 
     assert unanswered_at_stop, "postgres stopped after every call had answered"
     # An answer means "durable": a decision made after Postgres went down cannot be accepted

@@ -2,6 +2,7 @@
 while decisions are in flight: each product continues from where it was."""
 
 import asyncio
+import time
 from pathlib import Path
 
 import asyncpg
@@ -72,7 +73,9 @@ async def test_a_restarted_temporal_server_resumes_each_product_where_it_was(
     unanswered_at_stop = [c for c in calls.all if c.answered_at is None]
     await asyncio.sleep(DOWN_FOR)
     await asyncio.to_thread(temporal_server.start)
+    repaired_at = time.monotonic()
     await calls.settle(within=150)
+    calls.report("temporal restarted", len(unanswered_at_stop), repaired_at)
 
     assert unanswered_at_stop, "the server stopped after every call had answered"
     assert worker.process.poll() is None, "the worker did not survive the server's restart"

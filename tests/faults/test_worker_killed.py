@@ -1,6 +1,7 @@
 """kill -9 of the worker process while sign-offs and metric appends are in flight on several
 products, then a fresh worker: nothing accepted is lost or doubled, and the products go on."""
 
+import time
 from pathlib import Path
 
 import asyncpg
@@ -72,7 +73,9 @@ async def test_a_worker_killed_mid_flight_loses_no_accepted_decision_and_doubles
     first.kill()
     unanswered_at_kill = [c for c in calls.all if c.answered_at is None]
     await worker("worker-2")
+    repaired_at = time.monotonic()
     await calls.settle(within=150)
+    calls.report("worker killed", len(unanswered_at_kill), repaired_at)
 
     assert unanswered_at_kill, "the worker died after every call had answered"
     assert unexpected_failures(calls) == []
