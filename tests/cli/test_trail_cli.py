@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -76,20 +77,32 @@ async def test_a_product_and_the_board_as_of_a_past_instant(
 
 
 async def test_an_auditor_verifies_takes_a_digest_and_exports_through_the_api(
-    live_api: LiveApi, people: People, product_id: str
+    live_api: LiveApi, people: People, product_id: str, tmp_path: Path
 ) -> None:
     await in_discovery_review(people, product_id)
     admin = live_api.cli
 
     verified = (await admin("audit", "verify")).ok().stdout
-    digest = json.loads((await admin("audit", "digest")).ok().stdout)
+    issued = (await admin("audit", "digest")).ok().stdout
+    digest = json.loads(issued)
+    saved = tmp_path / "digest.json"
+    saved.write_text(issued)
+    (await admin("product", "create", f"{product_id}-b", "--name", "Beacon")).ok()
+    extended = (await admin("audit", "verify", "--against", str(saved))).ok().stdout
+    forged_path = tmp_path / "forged.json"
+    forged_path.write_text(json.dumps({**digest, "hash": "0" * 64}))
+    forged = await admin("audit", "verify", "--against", str(forged_path))
     exported = (await admin("audit", "export", "--format", "csv")).ok().stdout
     product_lines = (await admin("audit", "export", "--product", product_id)).ok().stdout
     unknown = await admin("audit", "export", "--product", "no-such-product")
 
     rows = list(csv.DictReader(io.StringIO(exported, newline="")))
-    assert verified.startswith(f"OK: {len(rows)} events verify; head {len(rows)}:")
-    assert (digest["position"], digest["hash"]) == (int(rows[-1]["position"]), rows[-1]["hash"])
+    assert verified.startswith(f"OK: {len(rows) - 1} events verify; head {len(rows) - 1}:")
+    assert f"the log extends the digest at position {digest['position']}" in extended
+    assert "(the digest is not signed)" in extended
+    assert forged.exit_code == 1
+    assert f"position {digest['position']} (digest mismatch)" in forged.reason
+    assert (digest["position"], digest["hash"]) == (int(rows[-2]["position"]), rows[-2]["hash"])
     assert digest.get("signature") is None
     assert offline_problems(rows, whole_log=True) == []
     records = [json.loads(line) for line in product_lines.splitlines()]

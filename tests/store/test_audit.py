@@ -342,3 +342,20 @@ async def test_verification_reports_its_progress_batch_by_batch(
     assert seen[-1] == (LOG_SIZE, LOG_SIZE)
     assert len(seen) >= LOG_SIZE // 7
     assert [checked for checked, _ in seen] == sorted(checked for checked, _ in seen)
+
+
+async def test_a_saved_digest_names_a_truncated_tail_even_though_the_rest_still_chains(
+    filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
+) -> None:
+    saved = await verify_chain(app_pool)
+    digest = (saved.head_position, saved.head_hash)
+
+    await tamper(owner, f"DELETE FROM events WHERE position > {LOG_SIZE - 4}")
+    alone = await verify_chain(app_pool)
+    against = await verify_chain(app_pool, digest=digest)
+
+    assert alone.ok  # what is left is a consistent chain: only the digest remembers more
+    assert (against.problem, against.first_bad_position) == ("digest mismatch", LOG_SIZE)
+    assert against.head_position == LOG_SIZE - 4
+    assert against.detail is not None
+    assert "removed from its end" in against.detail
