@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from api.dead_letter_desk import DeadLetterDesk
 from api.oidc import OidcVerifier
 from domain.playbook import Playbook
 from store.delegations import DelegationStore
@@ -32,3 +33,4 @@ class ApiServices:
     outbox: NotificationOutbox | None = None
     delegations: DelegationStore | None = None
     audit_pool: asyncpg.Pool | None = None  # read access to the log, for verification
+    dead_letters: DeadLetterDesk | None = None  # notification deliveries to replay

@@ -3,19 +3,25 @@
 A product's notifications are open to anyone signed in (like its decision trail). The feed
 across products shows an admin everything and anyone else what was addressed to one of their
 roles or to them by name. Neither answers 404: no notifications is an empty list.
+
+Dead letters (deliveries to a webhook or people channel that were refused or ran out of
+retries) are for admins: they name the integration endpoints, and replaying one sends a
+message to the outside world again.
 """
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.auth import ADMIN_ROLE, Caller, Services
+from api.auth import ADMIN_ROLE, Caller, Services, require_role
+from api.dead_letter_desk import DeadLetterDesk, ReplayRefused
 from api.errors import ApiRefusal
 from api.routes.products import REFUSALS, ProductIdPath
 from domain.identity import Actor
 from domain.notifications import NotificationKind
+from store.dead_letters import RecordedDeadLetter, Replay
 from store.notification_outbox import (
     MAX_LIST_LIMIT,
     Audience,
@@ -133,3 +139,60 @@ async def my_notifications(
         audience=_audience(caller),
     )
     return _page(found, limit)
+
+
+DeadLetterIdPath = Annotated[
+    str, Path(pattern=r"^[a-f0-9]{32}$", description="A dead letter's id (32 hex digits).")
+]
+_REPLAY_STATUS = {"dead_letter.not_found": 404, "dead_letter.already_replayed": 409}
+
+
+class DeadLetterList(BaseModel):
+    dead_letters: list[RecordedDeadLetter]
+
+
+class ReplayStarted(BaseModel):
+    """The delivery runs again in the background under the same `webhook-id`; if it fails
+    again, a new dead letter appears with `replay_of` naming this one."""
+
+    dead_letter: RecordedDeadLetter
+    replay: Replay
+
+
+def _desk(services: Services) -> DeadLetterDesk:
+    if services.dead_letters is None:
+        raise ApiRefusal(
+            503, "notifications.unavailable", "notification delivery is not set up here"
+        )
+    return services.dead_letters
+
+
+@router.get("/notifications/dead-letters", responses=REFUSALS)
+async def dead_letters(
+    caller: Caller,
+    services: Services,
+    include_replayed: bool = False,
+    limit: Limit = 100,
+) -> DeadLetterList:
+    """Deliveries that were refused or ran out of retries, newest first (admins only); by
+    default only those not replayed yet."""
+    require_role(caller, ADMIN_ROLE)
+    found = await _desk(services).store.list(include_replayed=include_replayed, limit=limit)
+    return DeadLetterList(dead_letters=found)
+
+
+@router.post(
+    "/notifications/dead-letters/{dead_letter_id}/replay", status_code=202, responses=REFUSALS
+)
+async def replay_dead_letter(
+    dead_letter_id: DeadLetterIdPath, caller: Caller, services: Services
+) -> ReplayStarted:
+    """Send a dead letter again (admins only, once per dead letter)."""
+    require_role(caller, ADMIN_ROLE)
+    try:
+        letter, replay = await _desk(services).replay(
+            dead_letter_id, by=caller.subject, at=services.clock()
+        )
+    except ReplayRefused as refused:
+        raise ApiRefusal(_REPLAY_STATUS[refused.rule], refused.rule, refused.message) from None
+    return ReplayStarted(dead_letter=letter, replay=replay)

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.dead_letter_desk import DeadLetterDesk
 from api.services import ApiServices
 from playbooks import load_playbook_catalog
+from store.dead_letters import DeadLetterStore
 from store.delegations import DelegationStore
 from store.event_store import EventStore
 from store.identity import IdentityStore
@@ -55,7 +58,10 @@ class ApiHarness:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(
-    products: ProductLifecycleClient, app_pool: asyncpg.Pool, event_store: EventStore
+    products: ProductLifecycleClient,
+    app_pool: asyncpg.Pool,
+    event_store: EventStore,
+    time_skipping_env: WorkflowEnvironment,
 ) -> AsyncIterator[ApiHarness]:
     clock = Clock()
     identity = IdentityStore(app_pool)
@@ -69,6 +75,9 @@ async def api(
         audit_pool=app_pool,
         clock=clock,
         outbox=NotificationOutbox(app_pool),
+        dead_letters=DeadLetterDesk(
+            DeadLetterStore(app_pool), time_skipping_env.client, products.task_queue
+        ),
     )
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://lifecycle.test") as http:
