@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.oidc import OidcVerifier
 from api.services import ApiServices
+from api.web import serve_pages_at
 from playbooks import load_playbook_catalog
 from runtime.settings import Settings
 from store.delegations import DelegationStore
@@ -82,6 +83,7 @@ def build_api(
         temporal=client,
         tracer_provider=tracer_provider,
     )
+    serve_pages_at(app, settings.public_origin)
     return ApiProcess(app=app, services=services)
 
 

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(
         default=None, validation_alias="LIFECYCLE_SESSION_SECRET", json_schema_extra=_API
     )
+    # The origin browsers reach the web pages at through a reverse proxy, e.g.
+    # https://lifecycle.example.com: forms from it pass the CSRF origin check though the proxy
+    # rewrites Host, and session cookies are Secure when it is https. Unset: served directly.
+    public_origin: str | None = Field(default=None, validation_alias="LIFECYCLE_PUBLIC_ORIGIN")
     # The worker's own HTTP port: /healthz, /readyz and our /metrics. Unset: not served.
     worker_health_port: int | None = Field(
         default=None,

@@ -26,7 +26,8 @@ from api.auth import authenticated_actor
 from api.errors import STATUS_FOR_KIND, ApiRefusal, error_response
 from api.services import ApiServices
 from api.web import views
-from api.web.session import CSRF_FIELD, SessionCodec, WebSession, add_security_headers, same_origin
+from api.web.origin import public_origin, same_origin
+from api.web.session import CSRF_FIELD, SessionCodec, WebSession, add_security_headers
 from api.web.trail import TRAIL_PAGE_SIZE
 from domain.identity import Actor
 from domain.refusals import CommandRefused
@@ -52,6 +53,7 @@ class Web:
     def __init__(self, session_secret: str) -> None:
         self.codec = SessionCodec(session_secret)
         self.trail_size = TRAIL_PAGE_SIZE
+        self.public_origin: str | None = None
         environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -62,6 +64,12 @@ class Web:
         environment.filters["when"] = views.when
         environment.filters["web_link"] = views.web_link
         self.templates = Jinja2Templates(env=environment)
+
+    def serve_at(self, origin: str) -> None:
+        """Behind a reverse proxy: forms from `origin` pass the origin check, and the session
+        cookie is Secure when `origin` is https. Raises ValueError for a malformed origin."""
+        self.public_origin = public_origin(origin)
+        self.codec.always_secure = self.public_origin.startswith("https://")
 
     def render(
         self,
@@ -210,7 +218,8 @@ async def checked_form(request: Request, session: WebSession) -> FormData | Resp
         return web_of(request).problem(
             request, session, 400, "Unreadable form", "The form could not be read."
         )
-    if not same_origin(request) or not session.csrf_matches(form.get(CSRF_FIELD)):
+    public = web_of(request).public_origin
+    if not same_origin(request, public) or not session.csrf_matches(form.get(CSRF_FIELD)):
         log.warning(
             "security.refused",
             status=403,

@@ -6,8 +6,12 @@ Paths (none clashes with the JSON API, which keeps its own):
   GET  /inbox                          sign-offs and decisions waiting for you
   POST /inbox/signoffs, /inbox/decisions
   GET  /ui/products/{id}               the product page (JSON stays at GET /products/{id})
-  POST /ui/products/{id}/evidence | checklist | metrics | review | signoffs | decision
+  POST /ui/products/{id}/evidence | checklist | metrics | review | signoffs | revoke |
+       decision | conditions
+  GET  /ui/products/{id}?before=P | ?after=P   older / newer pages of the decision trail
   GET  /static/web.css
+
+Behind a reverse proxy, `serve_pages_at` names the public origin forms come from (see origin.py).
 
 Pages authenticate with the session cookie only (never a bearer header), so CSRF protection
 covers every way a browser can change state. Commands go through the same route functions as
@@ -27,3 +31,11 @@ def install_web(app: FastAPI, *, session_secret: str | None = None) -> None:
     for pages in (signin, board, product, inbox):
         app.include_router(pages.router)
     app.mount("/static", SecureStatic(directory=HERE / "static"), name="web-static")
+
+
+def serve_pages_at(app: FastAPI, public_origin: str | None) -> None:
+    """The origin people reach the pages at through a reverse proxy (None: served directly).
+    Raises ValueError, naming the setting, for a malformed origin."""
+    if public_origin is not None:
+        web: Web = app.state.web
+        web.serve_at(public_origin)

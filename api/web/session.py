@@ -83,6 +83,12 @@ def session_key(secret: str) -> bytes:
 class SessionCodec:
     def __init__(self, secret: str) -> None:
         self._fernet = Fernet(session_key(secret))
+        # Set when the pages are served at an https public origin through a proxy that
+        # speaks plain http to us: the request's own scheme would say "not TLS".
+        self.always_secure = False
+
+    def _secure(self, request: Request) -> bool:
+        return self.always_secure or request.url.scheme == "https"
 
     def read(self, request: Request) -> WebSession:
         """The request's session, or a fresh anonymous one (marked changed, so it is sent)."""
@@ -111,7 +117,7 @@ class SessionCodec:
             path="/",
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=self._secure(request),
         )
 
     def clear(self, request: Request, response: Response) -> None:
@@ -120,15 +126,5 @@ class SessionCodec:
             path="/",
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=self._secure(request),
         )
-
-
-def same_origin(request: Request) -> bool:
-    """A browser names the page a POST comes from; refuse one from another site. Requests
-    without Origin (older browsers, privacy settings) rely on the CSRF token alone."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    host = request.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
