@@ -86,7 +86,8 @@ class ChainRecord(BaseModel):
 
 
 def _record(row: asyncpg.Record) -> ChainRecord:
-    return ChainRecord(
+    # Built from our own table's typed columns: skip re-validating every field (hot on export).
+    return ChainRecord.model_construct(
         position=row["position"],
         stream_id=row["stream_id"],
         stream_version=row["stream_version"],
