@@ -13,11 +13,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
 from api.app import create_app
+from api.dead_letter_desk import DeadLetterDesk
 from api.oidc import OidcVerifier
 from api.services import ApiServices
 from api.web import serve_pages_at
 from playbooks import load_playbook_catalog
 from runtime.settings import Settings
+from store.dead_letters import DeadLetterStore
 from store.delegations import DelegationStore
 from store.event_store import EventStore
 from store.identity import IdentityStore
@@ -74,6 +76,7 @@ def build_api(
         delegations=DelegationStore(pool),
         audit_pool=pool,
         outbox=NotificationOutbox(pool),
+        dead_letters=DeadLetterDesk(DeadLetterStore(pool), client, settings.temporal_task_queue),
     )
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
     app = create_app(
