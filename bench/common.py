@@ -9,6 +9,7 @@ ratios meaningful on a noisy machine.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import faulthandler
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,11 +42,13 @@ from runtime.embedded_temporal import (
     TemporalNotStarted,
     port_is_open,
     start_embedded_temporal,
+    temporal_binary,
 )
 from runtime.gate_walk import criteria_commands, go_command, review_commands
 from runtime.log_setup import configure_logging
 from store.migrations import create_app_pool, migrate
 from worker import build_worker, connect_temporal
+from workflows.visibility import dev_server_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "default"
@@ -87,15 +91,21 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(*, pool_size: int = 20) -> AsyncIterator[Stack]:
-    """Starts both servers in a temporary folder and stops them (and removes it) after."""
+async def running_stack(
+    *, temporal_file: bool = False, pool_size: int = 20
+) -> AsyncIterator[Stack]:
+    """Starts both servers in a temporary folder and stops them (and removes it) after.
+
+    The dev server keeps its state in memory unless `temporal_file` (then in a SQLite file, as
+    `lifecycle dev` does): on a small machine the file's writes make the server, which both
+    systems share, the bottleneck and hide what our engine itself costs."""
     configure_logging("WARNING", fmt="json")
     faulthandler.enable()
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as tmp:
         workdir = Path(tmp)
         postgres = await asyncio.to_thread(start_embedded_postgres, workdir / "pgdata")
         try:
-            temporal = await _start_temporal(workdir / "temporal")
+            temporal = await _start_temporal(workdir / "temporal", temporal_file)
             try:
                 await migrate(postgres.dsn)
                 client = await connect_temporal(temporal.address, NAMESPACE)
@@ -110,13 +120,14 @@ async def running_stack(*, pool_size: int = 20) -> AsyncIterator[Stack]:
             await asyncio.to_thread(postgres.stop)
 
 
-async def _start_temporal(data_dir: Path, attempts: int = 3) -> EmbeddedTemporal:
+async def _start_temporal(data_dir: Path, in_file: bool, attempts: int = 3) -> EmbeddedTemporal:
     """The dev server also binds ports next to the one it is given; on a busy machine one of
     them may be taken, so a failed start is retried on other free ports."""
+    start = start_embedded_temporal if in_file else _start_in_memory
     for attempt in range(1, attempts + 1):
         try:
             return await asyncio.to_thread(
-                start_embedded_temporal,
+                start,
                 data_dir / f"attempt-{attempt}",
                 port=free_port(),
                 ui_port=free_port(),
@@ -127,6 +138,55 @@ async def _start_temporal(data_dir: Path, attempts: int = 3) -> EmbeddedTemporal
             tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
             announce(f"temporal dev server did not start ({error}); log tail:\n{tail}")
     raise TemporalNotStarted(f"temporal dev server did not start in {attempts} attempts")
+
+
+def _start_in_memory(
+    data_dir: Path, *, port: int, ui_port: int, namespace: str
+) -> EmbeddedTemporal:
+    """`temporal server start-dev` without a database file, otherwise as
+    `runtime.embedded_temporal` starts it (same binary, flags and search attributes)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "temporal.log"
+    command = [
+        str(temporal_binary()),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--namespace",
+        namespace,
+        "--log-level",
+        "warn",
+        *dev_server_flags(),
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    server = EmbeddedTemporal(
+        process=process,
+        address=f"127.0.0.1:{port}",
+        ui_url=f"http://127.0.0.1:{ui_port}",
+        log_path=log_path,
+    )
+    deadline = time.monotonic() + 60
+    while not port_is_open("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise TemporalNotStarted(f"temporal dev server not ready; see {log_path}")
+        time.sleep(0.2)
+    return server
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--temporal-db-file",
+        action="store_true",
+        help="keep the dev server's state in a SQLite file, as `lifecycle dev` does "
+        "(default: in memory)",
+    )
 
 
 def our_worker(stack: Stack, task_queue: str) -> Worker:

@@ -35,6 +35,7 @@ from api.server import build_api, serve
 from bench.bare import BareClient, BareStep, bare_worker, prepare
 from bench.common import (
     Stack,
+    add_server_options,
     announce,
     free_port,
     journey,
@@ -199,7 +200,7 @@ def summary(samples: dict[str, list[float]]) -> str:
 
 async def main_async(args: argparse.Namespace) -> None:
     announce(machine())
-    async with running_stack() as stack:
+    async with running_stack(temporal_file=args.temporal_db_file) as stack:
         samples = await measure(stack, args)
     announce(report(samples))
     announce(f"load average after: {load_now()}")
@@ -214,6 +215,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="write cProfile stats of the timed phase here (pstats)"
     )
+    add_server_options(parser)
     args = parser.parse_args()
     if args.samples < 1 or args.products < 1 or args.warmup < 0:
         parser.error("--samples and --products must be at least 1, --warmup at least 0")
