@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.routes.approvals import ApprovalItem, my_approvals
 from api.routes.products import decide_gate, sign_off
+from api.schemas import CommandResult
 from api.services import ApiServices
 from api.web.kit import (
     PRODUCT_ID,
@@ -123,14 +124,25 @@ async def inbox_sign(request: Request) -> Response:
     if not PRODUCT_ID.match(product_id):
         return web.problem(request, session, 404, "Not found", "No such product.", person)
     services = services_of(request)
-    refusal = await attempt(
-        request, lambda: sign_off(product_id, sign_off_request(form), person, services)
-    )
+    results: list[CommandResult] = []
+
+    async def sign() -> None:
+        results.append(await sign_off(product_id, sign_off_request(form), person, services))
+
+    refusal = await attempt(request, sign)
     if refusal is not None:
         key = item_key(product_id, text(form, "role"), text(form, "on_behalf_of") or None)
         return await inbox_page(request, session, person, refusal, key)
-    session.say(f"Your {text(form, 'verdict')} on {product_id} is recorded.")
+    session.say(f"Your {text(form, 'verdict')} on {product_id} is recorded." + moved(results))
     return web.redirect(request, session, "/inbox")
+
+
+def moved(results: list[CommandResult]) -> str:
+    """When a signature completed the gate and the engine passed it, say where the product is."""
+    for result in results:
+        if result.stage is not None and any(e.type == "StageEntered" for e in result.events):
+            return f" The gate passed: {result.product_id} is now in {result.stage.value}."
+    return ""
 
 
 @router.post("/inbox/decisions")

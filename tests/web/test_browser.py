@@ -74,6 +74,7 @@ async def test_an_approver_signs_a_gate_from_the_inbox_and_the_product_moves_on(
         item.locator("textarea[name=reason]").fill("the opportunity is validated")
         item.locator("button[value=approve]").click()
         expect(page.locator(".notice")).to_contain_text(f"approve on {product_id} is recorded")
+        expect(page.locator(".notice")).not_to_contain_text("The gate passed")  # a decision waits
         expect(page.locator(f"#approvals [data-product='{product_id}']")).to_have_count(0)
         decision = page.locator(f"#decisions .inbox-item[data-product='{product_id}']")
         decision.locator("textarea[name=reason]").fill("go build the plan")

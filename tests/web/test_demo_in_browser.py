@@ -31,7 +31,9 @@ async def test_a_demo_approver_signs_a_waiting_gate_in_three_clicks_and_it_moves
         item = page.locator("#approvals .inbox-item[data-product='beacon-insights']")
         expect(item).to_contain_text("Beacon Insights")
         click(item.locator("button[value=approve]"))
-        expect(page.locator(".notice")).to_contain_text("approve on beacon-insights is recorded")
+        notice = page.locator(".notice")
+        expect(notice).to_contain_text("approve on beacon-insights is recorded")
+        expect(notice).to_contain_text("The gate passed: beacon-insights is now in development.")
         click(page.locator("nav >> text=Board"))
 
         moved = page.locator("#stage-development [data-product='beacon-insights']")
