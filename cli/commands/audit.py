@@ -75,6 +75,7 @@ class ExportFormat(StrEnum):
 def register(app: typer.Typer) -> None:
     """Adds the commands to `lifecycle audit` (the group `products` creates)."""
     del app
+    audit_app.info.help = "The decision trail, proof the log was not altered, and the past."
     audit_app.command("verify")(verify)
     audit_app.command("digest")(digest)
     audit_app.command("export")(export)
