@@ -31,11 +31,19 @@ REFUSALS: dict[int | str, dict[str, object]] = {
 }
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Instants without an offset are taken as UTC, the log's own zone."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _utc(value: datetime | None, parameter: str = "as_of") -> datetime | None:
+    """The instant in UTC, the log's own zone (taken as UTC when it has no offset); one that
+    UTC cannot represent (year 9999 west of Greenwich) is refused naming the parameter."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiRefusal(
+            422, "request.invalid", f"{parameter}: {value.isoformat()} is out of range"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ def trail_query(
             f"type: no event type named {', '.join(repr(t) for t in unknown)}; known: "
             + ", ".join(sorted(EVENT_TYPES)),
         )
-    since, until = _utc(since), _utc(until)
+    since, until = _utc(since, "since"), _utc(until, "until")
     if since is not None and until is not None and since > until:
         raise ApiRefusal(
             422,

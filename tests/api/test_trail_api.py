@@ -110,6 +110,7 @@ async def test_the_portfolio_trail_filters_by_actor_gate_type_and_time_and_pages
         ("gate=somewhere", "gate"),
         ("since=2025-03-02T00:00:00Z&until=2025-03-01T00:00:00Z", "since"),
         ("since=yesterday", "since"),
+        ("until=9999-12-31T23:00:00-05:00", "until"),
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         ("after=-1", "after"),
@@ -206,9 +207,12 @@ async def test_a_bad_as_of_instant_is_refused_naming_it(api: ApiHarness) -> None
     owner = await api.person("pm-ada", ["product-manager"], "Ada Park")
 
     response = await api.http.get("/products?as_of=last-tuesday", headers=owner)
+    too_late = await api.http.get("/products/atlas?as_of=9999-12-31T23:00:00-05:00", headers=owner)
 
     assert response.status_code == 422
     assert "as_of" in " ".join(f["location"] for f in response.json()["error"]["fields"])
+    assert too_late.status_code == 422
+    assert too_late.json()["error"]["message"].startswith("as_of:")
 
 
 async def test_portfolio_analytics_are_read_off_the_trail_now_and_as_of_an_instant(
