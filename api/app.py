@@ -14,7 +14,17 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import error_response, install_error_handlers
 from api.operations import install_operations
-from api.routes import admin, approvals, audit, delegations, notifications, products, trail
+from api.routes import (
+    admin,
+    approvals,
+    audit,
+    delegations,
+    launch,
+    notifications,
+    playbook_migrations,
+    products,
+    trail,
+)
 from api.services import ApiServices
 from api.web import install_web
 
@@ -59,6 +69,8 @@ def create_app(
     app.include_router(notifications.router)
     app.include_router(audit.router)
     app.include_router(trail.router)
+    app.include_router(playbook_migrations.router)
+    app.include_router(launch.router)
     install_web(app, session_secret=session_secret)
 
     @app.middleware("http")

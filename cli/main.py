@@ -16,7 +16,10 @@ from cli.commands import (
     config,
     delegations,
     deploy,
+    growth,
     local,
+    notifications,
+    playbook_migration,
     products,
     projections,
     trail,
@@ -85,5 +88,8 @@ projections.register(app)
 admin.register(app)
 delegations.register(app)
 local.register(app)
+playbook_migration.register(app)
 config.register(app)
 deploy.register(app)
+growth.register(app)
+notifications.register(app)

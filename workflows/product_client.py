@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import (
+    AdoptPlaybook,
     Command,
     CompleteChecklistItem,
     DecideGate,
@@ -62,6 +63,7 @@ _UPDATE_FOR: dict[type[Any], Any] = {
     SetLaunchGoal: ProductLifecycleWorkflow.set_launch_goal,
     RecordExperiment: ProductLifecycleWorkflow.record_experiment,
     ProposeSunset: ProductLifecycleWorkflow.propose_sunset,
+    AdoptPlaybook: ProductLifecycleWorkflow.adopt_playbook,
 }
 
 

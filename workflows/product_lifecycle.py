@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.notices import notices_for
     from workflows.plan_updates import PlanUpdates
+    from workflows.playbook_updates import PlaybookUpdates
     from workflows.visibility import updates_between, visibility_of
 
 REFUSAL_ERROR_TYPE = "CommandRefused"
@@ -102,7 +103,7 @@ def _placeholder_ids() -> Callable[[], str]:
 
 
 @workflow.defn
-class ProductLifecycleWorkflow(PlanUpdates):
+class ProductLifecycleWorkflow(PlanUpdates, PlaybookUpdates):
     @workflow.init
     def __init__(self, start: LifecycleStart) -> None:
         self._product_id = start.product_id
@@ -134,8 +135,7 @@ class ProductLifecycleWorkflow(PlanUpdates):
                 # The domain saw nothing to do at this alarm; never spin on it, wait for a change.
                 await workflow.wait_condition(partial(self._should_wake, alarm))
             await self._send_notices()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._send_notices()
+        await self._finish_handlers_and_notices()
         if self._state.is_terminal:
             return self._outcome()
         workflow.continue_as_new(
@@ -150,6 +150,16 @@ class ProductLifecycleWorkflow(PlanUpdates):
                 history_bound=self._history_bound,
             )
         )
+
+    async def _finish_handlers_and_notices(self) -> None:
+        """Before the run ends: every handler finished and every notice sent. Sending awaits
+        an activity, during which new updates may be admitted, so check again after it; with
+        no await between the last check and the end, none can slip in."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._send_notices()
+            if workflow.all_handlers_finished() and not self._outbox:
+                return
 
     def _should_wake(self, alarm: datetime | None) -> bool:
         """Something to do before the timer: stop, tell people, or re-arm a moved alarm (a

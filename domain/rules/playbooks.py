@@ -11,7 +11,7 @@ from domain.command_context import CommandContext
 from domain.commands import AdoptPlaybook
 from domain.events import Event, PlaybookAdopted, PlaybookAdoptionScheduled
 from domain.playbook_changes import criteria_changes
-from domain.refusals import CommandRefused
+from domain.refusals import CommandRefused, RefusalKind
 from domain.state import ProductState
 
 
@@ -33,6 +33,7 @@ def adopt_playbook(context: CommandContext, command: AdoptPlaybook) -> list[Even
             "playbook.not_newer",
             f"playbook '{offered.name}' version {offered.version} is not newer than version "
             f"{newest}, which {held} for product '{context.product_id}'",
+            RefusalKind.CONFLICT,
         )
     if not set(context.actor.roles) & set(context.gate.decider_roles):
         raise CommandRefused(
@@ -40,6 +41,7 @@ def adopt_playbook(context: CommandContext, command: AdoptPlaybook) -> list[Even
             f"{context.actor.subject} may not move product '{context.product_id}' to another "
             f"playbook version: only the {context.gate_name} gate's deciders "
             f"({', '.join(context.gate.decider_roles)}) may",
+            RefusalKind.FORBIDDEN,
         )
     fingerprint = offered.fingerprint()
     if command.effective == "next_stage":
