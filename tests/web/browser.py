@@ -67,3 +67,10 @@ def sign_in(page: Page, base_url: str, token: str) -> None:
     page.fill("#token", token)
     page.click("button:has-text('Sign in')")
     page.wait_for_url(base_url + "/")
+
+
+def fits_the_screen(page: Page) -> bool:
+    """Nothing makes the page scroll sideways (tables may scroll inside themselves)."""
+    width: int = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size
+    return viewport is not None and width <= viewport["width"]

@@ -10,7 +10,7 @@ import asyncio
 from playwright.sync_api import Page, expect
 
 from runtime.demo import DemoPortfolio
-from tests.web.browser import Clicks, in_browser, sign_in
+from tests.web.browser import PHONE, Clicks, fits_the_screen, in_browser, sign_in
 from tests.web.conftest import WebHarness
 
 
@@ -40,5 +40,11 @@ async def test_a_demo_approver_signs_a_waiting_gate_in_three_clicks_and_it_moves
         expect(moved).to_contain_text("Beacon Insights")
         expect(page.locator("#stage-planning [data-product='beacon-insights']")).to_have_count(0)
         assert click.count == 3
+
+        # The demo's pages read on a phone too.
+        page.set_viewport_size(PHONE)
+        for path in ("/", "/inbox", "/ui/products/beacon-insights", "/ui/products/echo-classic"):
+            page.goto(served + path)
+            assert fits_the_screen(page), path
 
     await asyncio.to_thread(in_browser, "demo-approver-three-clicks", scenario)

@@ -5,14 +5,9 @@ import asyncio
 from playwright.sync_api import Page, expect
 
 from domain.commands import GiveSignOff, Verdict
-from tests.web.browser import PHONE, in_browser, sign_in
+from tests.web.browser import PHONE, fits_the_screen, in_browser, sign_in
 from tests.web.conftest import WebHarness
 from tests.web.test_gate_forms import CONDITION, GRACE
-
-
-def fits_the_screen(page: Page) -> bool:
-    width: int = page.evaluate("document.documentElement.scrollWidth")
-    return width <= page.viewport_size["width"] if page.viewport_size else False
 
 
 async def test_a_signer_revokes_then_decides_a_conditional_go_and_the_owner_meets_it(
