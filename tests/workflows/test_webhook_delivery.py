@@ -25,7 +25,11 @@ from activities.notifications import NotificationActivities
 from activities.webhooks_delivery import DeliveryActivities
 from playbooks import load_playbook_catalog
 from runtime.embedded_temporal import temporal_binary
-from runtime.notification_routes import NotificationRoutes, parse_notification_routes
+from runtime.notification_routes import (
+    EMBEDDED_ROUTES,
+    NotificationRoutes,
+    parse_notification_routes,
+)
 from store.dead_letters import DeadLetterStore
 from store.event_store import EventStore
 from store.notification_outbox import NotificationOutbox
@@ -261,13 +265,16 @@ async def test_a_product_carries_on_while_its_stakeholders_endpoint_is_down(
                 await products.execute(product_id, command)
             answered_in = (datetime.now(UTC) - started).total_seconds()
             view = await products.view(product_id)
-            # Every delivery retries 4 times over ~3.5 s, then is dead-lettered.
-            notified = await NotificationOutbox(app_pool).list(product_id=product_id)
+            # The last notices go out after the last answer; every delivery retries 4 times
+            # over ~3.5 s, then is dead-lettered.
             deadline = datetime.now(UTC).timestamp() + 60
-            letters = await DeadLetterStore(app_pool).list()
-            while len(letters) < len(notified) and datetime.now(UTC).timestamp() < deadline:
-                await asyncio.sleep(0.2)
+            while datetime.now(UTC).timestamp() < deadline:
+                notified = await NotificationOutbox(app_pool).list(product_id=product_id)
                 letters = await DeadLetterStore(app_pool).list()
+                sent = all(n.delivered_at is not None for n in notified)
+                if sent and len(letters) >= len(notified) > 0:
+                    break
+                await asyncio.sleep(0.2)
 
     assert answered_in < 3.0  # not held up by the failing endpoint's retries (~3.5 s each)
     assert view.state.stage == "planning"
@@ -327,3 +334,19 @@ async def test_a_failing_people_channel_is_retried_then_dead_lettered(
     assert attempts == 3
     (letter,) = await DeadLetterStore(app_pool).list()
     assert letter.error == "people channel pm-portal: 1 of 1 services did not take the message"
+
+
+async def test_a_delivery_to_an_endpoint_no_longer_configured_is_dead_lettered_at_once(
+    dev_server: WorkflowEnvironment, worker_for: Deliver, task_queue: str, app_pool: asyncpg.Pool
+) -> None:
+    with receiver(Answer(200)) as hook:
+        configured_then = routes_to(hook.url)
+        async with worker_for(EMBEDDED_ROUTES):  # the routes file changed since
+            outcome = await deliver(dev_server.client, configured_then, task_queue)
+        requests = hook.received
+
+    assert outcome.status == "dead_lettered"
+    assert requests == []
+    (letter,) = await DeadLetterStore(app_pool).list()
+    assert (letter.reason, letter.error_type) == ("rejected", "EndpointNotConfigured")
+    assert letter.error == "endpoint 'pm-portal' is not in the notification routes file"
