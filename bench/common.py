@@ -47,7 +47,6 @@ from runtime.embedded_temporal import (
 from runtime.gate_walk import criteria_commands, go_command, review_commands
 from runtime.log_setup import configure_logging
 from store.migrations import create_app_pool, migrate
-from worker import build_worker, connect_temporal
 from workflows.visibility import dev_server_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +73,24 @@ async def wait_for_port(port: int, within: float = 30.0) -> None:
             return
         await asyncio.sleep(0.05)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {within:.0f}s")
+
+
+@contextlib.asynccontextmanager
+async def running_postgres(*, pool_size: int = 4) -> AsyncIterator[asyncpg.Pool]:
+    """Only the embedded Postgres (migrated, app-role pool), for benchmarks of the store."""
+    configure_logging("WARNING", fmt="json")
+    faulthandler.enable()
+    with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as tmp:
+        postgres = await asyncio.to_thread(start_embedded_postgres, Path(tmp) / "pgdata")
+        try:
+            await migrate(postgres.dsn)
+            pool = await create_app_pool(postgres.dsn, max_size=pool_size)
+            try:
+                yield pool
+            finally:
+                await pool.close()
+        finally:
+            await asyncio.to_thread(postgres.stop)
 
 
 # -- servers ----------------------------------------------------------------------------------
@@ -107,6 +124,8 @@ async def running_stack(
         try:
             temporal = await _start_temporal(workdir / "temporal", temporal_file)
             try:
+                from worker import connect_temporal  # the store-only benches skip workflows
+
                 await migrate(postgres.dsn)
                 client = await connect_temporal(temporal.address, NAMESPACE)
                 pool = await create_app_pool(postgres.dsn, max_size=pool_size)
@@ -191,6 +210,8 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
 
 def our_worker(stack: Stack, task_queue: str) -> Worker:
     """The production worker (`worker.build_worker`), in this process."""
+    from worker import build_worker
+
     return build_worker(stack.client, stack.pool, task_queue)
 
 
