@@ -20,24 +20,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.alarms import next_alarm
     from domain.commands import (
         Command,
-        CompleteChecklistItem,
-        DecideGate,
         EnforceReviewDeadline,
-        GiveSignOff,
-        MeetCondition,
-        RecordMetric,
         RegisterProduct,
         RemindApprovers,
         RemindOverdueGtmItems,
-        ReopenChecklistItem,
-        RequestGateReview,
         ReviewKpis,
-        RevokeSignOff,
         RunSunsetSchedule,
-        SubmitEvidence,
     )
     from domain.decide import decide
-    from domain.events import Event
+    from domain.events import Event, LaunchPlanned
     from domain.evolve import evolve_all
     from domain.gate_evaluation import evaluate_current_gate
     from domain.identity import SYSTEM_ACTOR
@@ -46,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.review_clock import next_review_alarm
     from domain.stages import Stage
     from domain.state import ProductState
+    from workflows.command_updates import CommandUpdates
     from workflows.contracts import (
         APPEND_PRODUCT_EVENTS,
         NOTIFY_STAKEHOLDERS,
@@ -60,7 +52,6 @@ with workflow.unsafe.imports_passed_through():
         stream_id_for,
     )
     from workflows.notices import notices_for
-    from workflows.plan_updates import PlanUpdates
     from workflows.playbook_updates import PlaybookUpdates
     from workflows.visibility import updates_between, visibility_of
 
@@ -103,7 +94,7 @@ def _placeholder_ids() -> Callable[[], str]:
 
 
 @workflow.defn
-class ProductLifecycleWorkflow(PlanUpdates, PlaybookUpdates):
+class ProductLifecycleWorkflow(CommandUpdates, PlaybookUpdates):
     @workflow.init
     def __init__(self, start: LifecycleStart) -> None:
         self._product_id = start.product_id
@@ -115,17 +106,18 @@ class ProductLifecycleWorkflow(PlanUpdates, PlaybookUpdates):
         self._history_bound = start.history_bound
         self._published: dict[str, str] = {}
         self._alarm_of: Callable[[ProductState], datetime | None] = next_review_alarm
+        self._plans = False  # see _decide
 
     @workflow.run
     async def run(self, start: LifecycleStart) -> LifecycleOutcome:
+        if workflow.patched(PLAN_ALARMS_PATCH):
+            self._alarm_of, self._plans = next_alarm, True
         registered = await self._wait(lambda: self._state.is_registered, REGISTRATION_GRACE)
         if not registered:
             await workflow.wait_condition(workflow.all_handlers_finished)
             if not self._state.is_registered:
                 return self._outcome()
         self._publish_visibility()
-        if workflow.patched(PLAN_ALARMS_PATCH):
-            self._alarm_of = next_alarm
         while not self._must_stop():
             alarm = self._alarm_of(self._state)
             if alarm is None or alarm > workflow.now():
@@ -191,7 +183,7 @@ class ProductLifecycleWorkflow(PlanUpdates, PlaybookUpdates):
             if self._state.is_terminal:
                 break
             async with self._lock:
-                events = decide(self._state, command, workflow.now(), self._new_id)
+                events = self._decide(command)
                 if events:
                     await self._append(events, command)
                     self._fold(events)
@@ -264,78 +256,6 @@ class ProductLifecycleWorkflow(PlanUpdates, PlaybookUpdates):
             )
         self._dry_run(command)
 
-    @workflow.update
-    async def submit_evidence(self, command: SubmitEvidence) -> CommandReceipt:
-        return await self._execute(command)
-
-    @submit_evidence.validator
-    def _validate_submit_evidence(self, command: SubmitEvidence) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def complete_checklist_item(self, command: CompleteChecklistItem) -> CommandReceipt:
-        return await self._execute(command)
-
-    @complete_checklist_item.validator
-    def _validate_complete_checklist_item(self, command: CompleteChecklistItem) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def reopen_checklist_item(self, command: ReopenChecklistItem) -> CommandReceipt:
-        return await self._execute(command)
-
-    @reopen_checklist_item.validator
-    def _validate_reopen_checklist_item(self, command: ReopenChecklistItem) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def record_metric(self, command: RecordMetric) -> CommandReceipt:
-        return await self._execute(command)
-
-    @record_metric.validator
-    def _validate_record_metric(self, command: RecordMetric) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def request_gate_review(self, command: RequestGateReview) -> CommandReceipt:
-        return await self._execute(command)
-
-    @request_gate_review.validator
-    def _validate_request_gate_review(self, command: RequestGateReview) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def give_sign_off(self, command: GiveSignOff) -> CommandReceipt:
-        return await self._execute(command)
-
-    @give_sign_off.validator
-    def _validate_give_sign_off(self, command: GiveSignOff) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def revoke_sign_off(self, command: RevokeSignOff) -> CommandReceipt:
-        return await self._execute(command)
-
-    @revoke_sign_off.validator
-    def _validate_revoke_sign_off(self, command: RevokeSignOff) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def meet_condition(self, command: MeetCondition) -> CommandReceipt:
-        return await self._execute(command)
-
-    @meet_condition.validator
-    def _validate_meet_condition(self, command: MeetCondition) -> None:
-        self._dry_run(command)
-
-    @workflow.update
-    async def decide_gate(self, command: DecideGate) -> CommandReceipt:
-        return await self._execute(command)
-
-    @decide_gate.validator
-    def _validate_decide_gate(self, command: DecideGate) -> None:
-        self._dry_run(command)
-
     def _dry_run(self, command: Command) -> None:
         if self._earlier_answer() is not None:
             return
@@ -343,6 +263,15 @@ class ProductLifecycleWorkflow(PlanUpdates, PlaybookUpdates):
             decide(self._state, command, workflow.now(), _placeholder_ids())
         except CommandRefused as refusal:
             raise refusal_error(refusal) from None
+
+    def _decide(self, command: Command) -> list[Event]:
+        """The domain's decision. A run started before launch plans existed replays updates
+        whose answers had no `LaunchPlanned`; folding one in now would put the state ahead of
+        the stored stream, so such runs leave it out until they continue as new."""
+        events = decide(self._state, command, workflow.now(), self._new_id)
+        if self._plans:
+            return events
+        return [e for e in events if not isinstance(e, LaunchPlanned)]
 
     @staticmethod
     def _new_id() -> str:
@@ -382,7 +311,7 @@ class ProductLifecycleWorkflow(PlanUpdates, PlaybookUpdates):
             if earlier is not None:
                 return earlier
             try:
-                events = decide(self._state, command, workflow.now(), self._new_id)
+                events = self._decide(command)
             except CommandRefused as refusal:
                 raise refusal_error(refusal) from None
             await self._append(events, command)
