@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from domain.notifications import Notification
@@ -113,7 +113,7 @@ def _reason(error: ActivityError) -> Literal["attempts_exhausted", "rejected", "
     cause = error.cause
     if isinstance(cause, ApplicationError) and cause.non_retryable:
         return "rejected"
-    if error.retry_state is not None and error.retry_state.name == "MAXIMUM_ATTEMPTS_REACHED":
+    if error.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED:
         return "attempts_exhausted"
     return "failed"
 
