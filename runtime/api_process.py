@@ -10,7 +10,12 @@ import signal
 
 from api.server import build_api, serve
 from runtime.settings import Settings
-from runtime.telemetry import instrument_asyncpg, temporal_interceptors, tracer_provider
+from runtime.telemetry import (
+    instrument_asyncpg,
+    temporal_interceptors,
+    temporal_runtime,
+    tracer_provider,
+)
 from worker import connect_temporal, open_app_pool
 from workflows.visibility import require_search_attributes
 
@@ -27,6 +32,7 @@ async def run_api(settings: Settings, database_url: str) -> None:
         settings.temporal_address,
         settings.temporal_namespace,
         settings=settings,
+        runtime=temporal_runtime(settings, serve_metrics=False),
         interceptors=temporal_interceptors(provider),
     )
     await require_search_attributes(client, settings.temporal_namespace)

@@ -59,6 +59,15 @@ def redact_secrets(
     return event_dict
 
 
+def drop_core_log_object(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Temporal's forwarded core lines carry their fields in the message already; the raw
+    `temporal_log` object they also carry is not JSON."""
+    event_dict.pop("temporal_log", None)
+    return event_dict
+
+
 def shared_processors() -> list[structlog.types.Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -98,7 +107,7 @@ def configure_logging(
     handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), drop_core_log_object],
             processors=[*finishing, redact_secrets, renderer],
         )
     )

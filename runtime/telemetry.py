@@ -7,6 +7,7 @@ Temporal headers), FastAPI's and asyncpg's instrumentation, so one request is on
 the HTTP call through the update to the event-store INSERT.
 """
 
+import logging
 import os
 from typing import Any
 
@@ -19,7 +20,14 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from runtime.settings import Settings
 
@@ -72,15 +80,21 @@ def instrument_asyncpg(provider: TracerProvider | None) -> None:
         instrumentor.instrument(tracer_provider=provider)
 
 
-def temporal_runtime(settings: Settings) -> Runtime | None:
-    """A runtime whose SDK metrics are served for Prometheus at LIFECYCLE_TEMPORAL_METRICS_BIND;
-    None (the default runtime, no endpoint) when unset."""
-    if settings.temporal_metrics_bind is None:
-        return None
+def temporal_runtime(settings: Settings, *, serve_metrics: bool = True) -> Runtime:
+    """The process's Temporal runtime: the SDK core's own log lines forwarded to the
+    `temporalio.core` logger (so they are JSON with everything else, not raw stderr), and its
+    metrics served for Prometheus at LIFECYCLE_TEMPORAL_METRICS_BIND when set (the worker's;
+    the API passes serve_metrics=False)."""
+    bind = settings.temporal_metrics_bind if serve_metrics else None
+    metrics = (
+        PrometheusConfig(bind_address=bind, durations_as_seconds=True) if bind is not None else None
+    )
     return Runtime(
         telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(
-                bind_address=settings.temporal_metrics_bind, durations_as_seconds=True
-            )
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            ),
+            metrics=metrics,
         )
     )

@@ -10,6 +10,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
+from tests.ops.conftest import CapturedLogs
 from worker import run_worker
 
 
@@ -34,7 +35,7 @@ async def wait_for(http: httpx.AsyncClient, url: str, seconds: float = 30.0) -> 
 
 
 async def test_a_running_worker_serves_health_our_metrics_and_the_sdk_metrics(
-    time_skipping_env: WorkflowEnvironment, database_dsn: str
+    time_skipping_env: WorkflowEnvironment, database_dsn: str, logs: CapturedLogs
 ) -> None:
     health, sdk = free_port(), free_port()
     settings = Settings.model_validate(
@@ -66,5 +67,9 @@ async def test_a_running_worker_serves_health_our_metrics_and_the_sdk_metrics(
     assert alive.json() == {"status": "ok"}
     assert "# TYPE lifecycle_event_store_append_seconds histogram" in ours.text
     assert "# TYPE lifecycle_gate_reviews_open gauge" in ours.text
+    # The SDK core's own warnings (this test server lacks a capability) arrive as JSON lines.
+    core = [line for line in logs.lines() if line["logger"].startswith("temporalio.core")]
+    assert core
+    assert all(line["level"] == "warning" for line in core)
     sdk_names = {line.split("{")[0] for line in theirs.text.splitlines() if line[:1] != "#"}
     assert {"temporal_worker_start", "temporal_num_pollers", "temporal_request"} <= sdk_names
