@@ -123,7 +123,7 @@ def stream_of(product_id: str) -> str:
 def _where(flt: TrailFilter, cursor: str, after: int) -> tuple[list[str], list[Any]]:
     """Fixed SQL fragments with numbered parameters; values never enter the text."""
     args: list[Any] = [after]
-    conditions = [f"{cursor} > $1"]
+    conditions = [f"{cursor} > $1::bigint"]
 
     def add(fragment: str, value: Any) -> None:
         args.append(value)

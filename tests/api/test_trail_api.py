@@ -140,6 +140,7 @@ async def test_the_product_trail_filters_and_pages_by_stream_version(
     rest = await http.get(f"/products/{product_id}/events?after=2&limit=500", headers=owner)
     omar = (await http.get(f"/products/{product_id}/events?actor=omar", headers=owner)).json()
     unknown = await http.get("/products/never-registered/events?actor=omar", headers=owner)
+    beyond = await http.get(f"/products/{product_id}/events?after={2**62}", headers=owner)
 
     assert [e["stream_version"] for e in first["events"]] == [1, 2]
     assert first["next_after"] == 2
@@ -148,6 +149,7 @@ async def test_the_product_trail_filters_and_pages_by_stream_version(
     assert [e["type"] for e in omar["events"]] == ["SignOffGiven"]
     assert omar["events"][0]["manifestation"]["printed_name"] == "Omar Haddad"
     assert unknown.status_code == 404
+    assert beyond.json() == {"product_id": product_id, "events": [], "next_after": None}
 
 
 async def test_a_product_as_of_any_past_instant_is_what_the_workflow_reported_then(
