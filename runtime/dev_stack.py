@@ -48,6 +48,7 @@ async def run_dev_stack(
     demo: bool = False,
 ) -> None:
     """Runs until SIGINT or SIGTERM, then stops the API, the worker, Temporal and Postgres."""
+    routes = load_notification_routes(settings.notification_routes)  # refused before starting
     data_dir = settings.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     if port_is_open(settings.api_host, settings.api_port):
@@ -77,7 +78,6 @@ async def run_dev_stack(
         try:
             await require_search_attributes(client, settings.temporal_namespace)
             api = build_api(settings, client, pool, publish_search_attributes=True)
-            routes = load_notification_routes(settings.notification_routes)
             async with build_worker(client, pool, settings.temporal_task_queue, routes):
                 serving = asyncio.create_task(
                     serve(api.app, settings.api_host, settings.api_port, stop)

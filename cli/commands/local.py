@@ -55,6 +55,7 @@ def dev(
     from runtime.dev_stack import PortInUse, run_dev_stack
     from runtime.embedded_temporal import TemporalNotStarted
     from runtime.log_setup import configure_logging
+    from runtime.notification_routes import NotificationRoutesError
     from runtime.settings import Settings
 
     as_json = (output or config_of(ctx).output) is OutputFormat.JSON
@@ -111,7 +112,7 @@ def dev(
                 demo=demo,
             )
         )
-    except (PortInUse, TemporalNotStarted) as error:
+    except (PortInUse, TemporalNotStarted, NotificationRoutesError) as error:
         stderr.print(Text(f"lifecycle dev cannot start: {error}", style="red"), soft_wrap=True)
         raise typer.Exit(code=EXIT_REFUSED) from None
     stderr.print("lifecycle stopped")

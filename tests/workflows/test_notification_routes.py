@@ -8,6 +8,7 @@ from typing import get_args
 import pytest
 
 from domain.notifications import NotificationKind
+from runtime.dev_stack import run_dev_stack
 from runtime.notification_routes import (
     EMBEDDED_ROUTES,
     NotificationRoutesError,
@@ -195,3 +196,16 @@ async def test_a_worker_with_an_unusable_routes_file_stops_before_it_starts(
 
     with pytest.raises(NotificationRoutesError, match="endpoint 'nobody' is not defined"):
         await run_worker(settings, "postgresql://127.0.0.1:1/never-reached")
+
+
+async def test_the_dev_stack_with_an_unusable_routes_file_stops_before_starting_anything(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "routes.yaml"
+    path.write_text("routes: {decision: [nobody]}")
+    data_dir = tmp_path / "data"
+    settings = Settings(LIFECYCLE_NOTIFICATION_ROUTES=str(path), LIFECYCLE_DATA_DIR=str(data_dir))
+
+    with pytest.raises(NotificationRoutesError, match="endpoint 'nobody' is not defined"):
+        await run_dev_stack(settings, temporal_port=1, ui_port=1, announce=lambda _: None)
+    assert not data_dir.exists()
