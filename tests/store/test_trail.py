@@ -1,0 +1,53 @@
+"""The trail's reader: filters in SQL, cursor pages, and refusals of what it cannot page."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from store.event_store import EventStore
+from store.trail import TrailFilter, read_trail
+from tests.store.factories import T0, new_event
+
+
+async def test_pages_follow_the_cursor_and_filters_combine(
+    event_store: EventStore, app_pool: asyncpg.Pool
+) -> None:
+    grace = {"subject": "grace", "display_name": "Grace", "role": "product-lead"}
+    signed = {"gate": "discovery", "actor": grace, "verdict": "approve", "reason": "ok"}
+    await event_store.append("product-atlas", 0, [new_event(1), new_event(2)])
+    await event_store.append("audit-notes", 0, [new_event(3)])
+    await event_store.append(
+        "product-beacon",
+        0,
+        [new_event(4, type="SignOffGiven", data={**signed, "occurred_at": T0.isoformat()})],
+    )
+
+    first = await read_trail(app_pool, TrailFilter(), limit=2)
+    rest = await read_trail(app_pool, TrailFilter(), after=first.next_after or 0, limit=2)
+    by_grace = await read_trail(app_pool, TrailFilter(actor="grace", types=("SignOffGiven",)))
+    too_late = await read_trail(app_pool, TrailFilter(since=T0.replace(year=2030)))
+
+    assert [e.position for e in first.events] == [1, 2]
+    assert first.next_after == 2
+    assert [e.position for e in rest.events] == [4]  # not a product's stream: not in the trail
+    assert rest.next_after is None
+    assert [(e.product_id, e.type) for e in by_grace.events] == [("beacon", "SignOffGiven")]
+    assert by_grace.events[0].manifestation is not None
+    assert by_grace.events[0].manifestation.printed_name == "Grace"
+    assert too_late.events == []
+
+
+@pytest.mark.parametrize(
+    ("flt", "kwargs", "message"),
+    [
+        (TrailFilter(), {"limit": 0}, "limit"),
+        (TrailFilter(), {"cursor": "stream_version"}, "one product"),
+        (TrailFilter(types=("Bribed",)), {}, "Bribed"),
+    ],
+)
+async def test_what_cannot_be_paged_is_refused(
+    app_pool: asyncpg.Pool, flt: TrailFilter, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        await read_trail(app_pool, flt, **kwargs)  # type: ignore[arg-type]
