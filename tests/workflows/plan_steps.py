@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import pytest
 import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -63,14 +64,20 @@ async def own_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session", params=["cached", "replaying"])
 async def own_products(
-    own_env: WorkflowEnvironment, event_store: EventStore, app_pool: asyncpg.Pool
+    request: pytest.FixtureRequest,
+    own_env: WorkflowEnvironment,
+    event_store: EventStore,
+    app_pool: asyncpg.Pool,
 ) -> AsyncIterator[ProductLifecycleClient]:
+    """A worker on the test's own server; `replaying` keeps no workflow cache, so every
+    activation replays the history from the start, as after a crash, and must decide alike."""
     task_queue = f"plans-{uuid.uuid4()}"
     worker = Worker(
         own_env.client,
         task_queue=task_queue,
+        max_cached_workflows=0 if request.param == "replaying" else 1000,
         workflows=[ProductLifecycleWorkflow],
         activities=[
             EventLogActivities(event_store).append_product_events,
