@@ -32,6 +32,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.event_store
+	$(BIN)/python -m bench.signoff_latency
+	$(BIN)/python -m bench.lifecycle_throughput
+	$(BIN)/python -m bench.inflight
+	$(BIN)/python -m bench.audit_and_projections
 
 clean:
 	rm -rf $(VENV) .lifecycle .pytest_cache .mypy_cache .ruff_cache

@@ -158,7 +158,10 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--events", type=int, default=1_000_000, help="events in the log (whole journeys)"
+        "--events",
+        type=int,
+        default=300_000,
+        help="events in the log, whole journeys (the issue names 1,000,000; see the docs)",
     )
     parser.add_argument("--batch", type=int, default=10_000, help="rows per page when reading")
     parser.add_argument("--writers", type=int, default=2, help="concurrent appenders when filling")

@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument(
         "--products",
         type=int,
-        default=50,
+        default=40,
         help="products (and bare workflows) at once; the issue names 1000, see docs/performance.md",
     )
     add_server_options(parser)

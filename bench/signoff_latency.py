@@ -209,8 +209,8 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=int, default=200, help="timed sign-offs per system")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed sign-offs per system")
+    parser.add_argument("--samples", type=int, default=100, help="timed sign-offs per system")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed sign-offs per system")
     parser.add_argument("--products", type=int, default=10, help="products signed in turn")
     parser.add_argument(
         "--profile", type=Path, help="write cProfile stats of the timed phase here (pstats)"
