@@ -76,8 +76,11 @@ async def run_dev_stack(
         client = await connect_temporal(temporal.address, settings.temporal_namespace)
         pool = await open_app_pool(settings, database_url, max_size=20)
         try:
-            await require_search_attributes(client, settings.temporal_namespace)
-            api = build_api(settings, client, pool, publish_search_attributes=True)
+            if settings.search_attributes:
+                await require_search_attributes(client, settings.temporal_namespace)
+            api = build_api(
+                settings, client, pool, publish_search_attributes=settings.search_attributes
+            )
             async with build_worker(client, pool, settings.temporal_task_queue, routes):
                 serving = asyncio.create_task(
                     serve(api.app, settings.api_host, settings.api_port, stop)

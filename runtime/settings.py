@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         validation_alias="TEMPORAL_TASK_QUEUE",
         json_schema_extra=_API_AND_WORKER,
     )
+    # Products publish LifecycleStage/Status/Owner for operators; the API refuses to start on
+    # a namespace without them unless this is off (then products publish nothing).
+    search_attributes: bool = Field(default=True, validation_alias="LIFECYCLE_SEARCH_ATTRIBUTES")
     # Temporal Cloud or a cluster with mTLS: Temporal's own environment configuration names.
     # An API key turns TLS on; client certificate and key go together.
     temporal_api_key: SecretStr | None = Field(default=None, validation_alias="TEMPORAL_API_KEY")
