@@ -20,12 +20,15 @@ from worker import connect_temporal, open_app_pool
 from workflows.visibility import require_search_attributes
 
 
-async def run_api(settings: Settings, database_url: str) -> None:
-    """Serves until SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+async def run_api(
+    settings: Settings, database_url: str, *, stop: asyncio.Event | None = None
+) -> None:
+    """Serves until `stop` is set; without one, until SIGINT or SIGTERM."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     provider = tracer_provider(settings, "lifecycle-api")
     instrument_asyncpg(provider)
     client = await connect_temporal(

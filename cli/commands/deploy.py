@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from pydantic import ValidationError
 
-from cli.session import EXIT_USAGE
+from cli.session import EXIT_REFUSED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from runtime.settings import Settings
@@ -27,10 +27,16 @@ def api() -> None:
     Binds LIFECYCLE_API_HOST:LIFECYCLE_API_PORT; logs go to stderr (JSON lines off a terminal)."""
     from runtime.api_process import run_api
     from runtime.log_setup import configure_logging
+    from worker import TemporalConfigError
+    from workflows.visibility import SearchAttributesMissing
 
     settings, database_url = _settings_with_database("the API")
     configure_logging(settings.log_level, fmt=settings.log_format)
-    asyncio.run(run_api(settings, database_url))
+    try:
+        asyncio.run(run_api(settings, database_url))
+    except (SearchAttributesMissing, TemporalConfigError) as error:
+        typer.echo(f"lifecycle api cannot start: {error}", err=True)
+        raise typer.Exit(code=EXIT_REFUSED) from None
 
 
 def migrate() -> None:
