@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -24,6 +22,7 @@ from store.audit import verify_chain
 from store.event_store import EventStore
 from store.notification_outbox import NotificationOutbox
 from tests.support.journey import OWNER, commands_to_meet_criteria, gatekeeper, register
+from tests.support.runs import run_lengths
 from workflows.contracts import stream_id_for, workflow_id_for
 from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
@@ -55,20 +54,6 @@ def evidence(n: int) -> SubmitEvidence:
     return SubmitEvidence(
         actor=OWNER, requirement="problem-statement", title=f"Draft {n}", uri=f"https://d/{n}"
     )
-
-
-async def run_lengths(client: Client, workflow_id: str, first_run_id: str) -> list[int]:
-    """History length of every run, following the continue-as-new chain from the first."""
-    lengths: list[int] = []
-    run_id: str | None = first_run_id
-    while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        lengths.append(len(history.events))
-        last = history.events[-1]
-        if last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            break
-        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-    return lengths
 
 
 async def stored_state(event_store: EventStore, product_id: str) -> ProductState:

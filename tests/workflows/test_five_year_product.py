@@ -11,8 +11,6 @@ from functools import partial
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -26,6 +24,7 @@ from store.audit import verify_chain
 from store.event_store import EventStore
 from store.notification_outbox import NotificationOutbox
 from tests.domain.dsl import hold, measure, resume
+from tests.support.runs import run_lengths
 from tests.workflows.plan_steps import eventually, own_env, product_in, stored
 from workflows.contracts import workflow_id_for
 from workflows.product_client import ProductLifecycleClient
@@ -56,19 +55,6 @@ async def bounded(
         ],
     ):
         yield ProductLifecycleClient(own_env.client, task_queue, history_bound=BOUND)
-
-
-async def run_lengths(client: Client, workflow_id: str, first_run_id: str) -> list[int]:
-    lengths: list[int] = []
-    run_id: str | None = first_run_id
-    while run_id:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        lengths.append(len(history.events))
-        last = history.events[-1]
-        if last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            break
-        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-    return lengths
 
 
 async def test_five_years_of_monthly_reviews_survive_every_continue_as_new(
