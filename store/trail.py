@@ -29,11 +29,22 @@ __all__ = [
     "TrailEntry",
     "TrailFilter",
     "TrailPage",
+    "UnreadableEvent",
     "read_trail",
 ]
 
 PRODUCT_STREAM_PREFIX = "product-"
 MAX_PAGE = 500
+
+
+class UnreadableEvent(Exception):
+    """An event in a product's stream that the domain cannot read or fold: the past cannot be
+    reconstructed past it (a bug to fix, or an event written around the store's rules)."""
+
+    def __init__(self, position: int, problem: str) -> None:
+        super().__init__(f"the event at position {position} cannot be read: {problem}")
+        self.position = position
+        self.problem = problem
 
 
 def _event_types() -> frozenset[str]:

@@ -28,9 +28,10 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from store.trail import PRODUCT_STREAM_PREFIX
+from domain.events import EVENT_ADAPTER
+from store.trail import PRODUCT_STREAM_PREFIX, UnreadableEvent
 
 __all__ = ["PortfolioAnalytics", "analyse", "percentile", "portfolio_analytics"]
 
@@ -178,6 +179,26 @@ def _stays(
     return products, finished
 
 
+# The event types ``analyse`` reads fields of; each is checked against the domain's schema first.
+_READ = frozenset(
+    {
+        "ProductRegistered",
+        "StageEntered",
+        "ProductKilled",
+        "GateDecided",
+        "GateReviewRequested",
+        "SignOffGiven",
+    }
+)
+
+
+def _check(position: int, data: dict[str, Any]) -> None:
+    try:
+        EVENT_ADAPTER.validate_python(data)
+    except ValidationError as error:
+        raise UnreadableEvent(position, str(error.errors()[0]["msg"])) from error
+
+
 _EVENTS = f"""
 SELECT position, stream_id, type, data::text AS data, recorded_at FROM public.events
  WHERE stream_id LIKE '{PRODUCT_STREAM_PREFIX}%' AND position > $2
@@ -204,6 +225,8 @@ async def portfolio_analytics(
         for row in rows:
             stream: str = row["stream_id"]
             data = json.loads(row["data"])
+            if row["type"] in _READ:
+                _check(row["position"], data)
             collected.append((stream.removeprefix(PRODUCT_STREAM_PREFIX), row["type"], data))
             latest = max(latest, row["recorded_at"])
         if len(rows) < batch_size:

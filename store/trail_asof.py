@@ -18,12 +18,12 @@ from domain.evolve import evolve
 from domain.stages import Stage
 from domain.state import ProductState
 from store.projections import PRODUCT_STREAM_PREFIX, ProductStatus, ProductSummary
-from store.trail import stream_of
+from store.trail import UnreadableEvent, stream_of
 
 __all__ = ["board_as_of", "product_as_of", "summary_of"]
 
 _PRODUCT = """
-SELECT data::text AS data FROM public.events
+SELECT position, data::text AS data FROM public.events
  WHERE stream_id = $1 AND recorded_at <= $2
  ORDER BY stream_version
 """
@@ -38,8 +38,11 @@ SELECT position, stream_id, data::text AS data FROM public.events
 _BATCH = 2000
 
 
-def _fold(state: ProductState, data: str) -> ProductState:
-    return evolve(state, EVENT_ADAPTER.validate_json(data))
+def _fold(state: ProductState, row: asyncpg.Record) -> ProductState:
+    try:
+        return evolve(state, EVENT_ADAPTER.validate_json(row["data"]))
+    except Exception as error:  # evolve asserts its preconditions; any failure is a bad stream
+        raise UnreadableEvent(row["position"], f"{type(error).__name__}: {error}") from error
 
 
 async def product_as_of(
@@ -49,7 +52,7 @@ async def product_as_of(
     unregistered state (``is_registered`` false) if it did not exist yet."""
     state = ProductState()
     for row in await pool.fetch(_PRODUCT, stream_of(product_id), instant):
-        state = _fold(state, row["data"])
+        state = _fold(state, row)
     return state
 
 
@@ -64,7 +67,7 @@ async def board_as_of(
         rows = await pool.fetch(_PORTFOLIO, instant, after, _BATCH)
         for row in rows:
             stream = row["stream_id"]
-            states[stream] = _fold(states.get(stream, ProductState()), row["data"])
+            states[stream] = _fold(states.get(stream, ProductState()), row)
             last[stream] = row["position"]
         if len(rows) < _BATCH:
             break

@@ -20,7 +20,15 @@ from domain.gate_evaluation import evaluate_current_gate
 from domain.review_clock import next_review_alarm
 from domain.stages import Stage
 from store.projections import ProductSummary
-from store.trail import EVENT_TYPES, MAX_PAGE, TrailFilter, TrailPage, read_trail, stream_of
+from store.trail import (
+    EVENT_TYPES,
+    MAX_PAGE,
+    TrailFilter,
+    TrailPage,
+    UnreadableEvent,
+    read_trail,
+    stream_of,
+)
 from store.trail_analytics import PortfolioAnalytics, portfolio_analytics
 from store.trail_asof import board_as_of, product_as_of
 from workflows.contracts import ProductView
@@ -98,6 +106,10 @@ AsOf = Annotated[
 ]
 
 
+def unreadable(error: UnreadableEvent) -> ApiRefusal:
+    return ApiRefusal(409, "trail.unreadable_event", str(error))
+
+
 def log_pool(services: ApiServices) -> asyncpg.Pool:
     if services.audit_pool is None:
         raise ApiRefusal(503, "audit.unavailable", "reading the event log is not configured")
@@ -131,7 +143,10 @@ async def product_trail(services: ApiServices, product_id: str, query: TrailQuer
 async def view_as_of(services: ApiServices, product_id: str, instant: datetime) -> ProductView:
     """What the product's workflow would have answered at ``instant``: its events up to then,
     folded, and the gate evaluated on that state."""
-    state = await product_as_of(log_pool(services), product_id, _utc(instant) or instant)
+    try:
+        state = await product_as_of(log_pool(services), product_id, _utc(instant) or instant)
+    except UnreadableEvent as error:
+        raise unreadable(error) from None
     if not state.is_registered:
         raise ApiRefusal(
             404,
@@ -144,11 +159,17 @@ async def view_as_of(services: ApiServices, product_id: str, instant: datetime) 
 
 
 async def portfolio_as_of(services: ApiServices, instant: datetime) -> list[ProductSummary]:
-    return await board_as_of(log_pool(services), _utc(instant) or instant)
+    try:
+        return await board_as_of(log_pool(services), _utc(instant) or instant)
+    except UnreadableEvent as error:
+        raise unreadable(error) from None
 
 
 @router.get("/analytics", responses=REFUSALS)
 async def analytics(caller: Caller, services: Services, as_of: AsOf = None) -> PortfolioAnalytics:
     """Time in stage (median, p90), gate first-pass rate, approval latency per approver and
     role, products killed per stage: from the trail, now or as of an instant."""
-    return await portfolio_analytics(log_pool(services), _utc(as_of), services.clock())
+    try:
+        return await portfolio_analytics(log_pool(services), _utc(as_of), services.clock())
+    except UnreadableEvent as error:
+        raise unreadable(error) from None

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 import pytest
 
 from tests.api.conftest import ApiHarness
@@ -250,3 +251,35 @@ async def test_portfolio_analytics_are_read_off_the_trail_now_and_as_of_an_insta
         for a in then["approval_latency_by_approver"]
     )
     assert bad.status_code == 422
+
+
+async def test_an_event_the_domain_cannot_read_stops_time_travel_with_its_position(
+    installed: ApiHarness, product_id: str, database_dsn: str
+) -> None:
+    api = installed
+    owner = await in_review(api, product_id)
+    events = (await api.http.get(f"/products/{product_id}/events", headers=owner)).json()
+    position = events["events"][1]["position"]
+    connection = await asyncpg.connect(database_dsn)
+    try:
+        await connection.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        await connection.execute(
+            'UPDATE events SET data = \'{"round": "many"}\' WHERE position = $1', position
+        )
+    finally:
+        await connection.close()
+    later = events["events"][1]["recorded_at"]
+
+    answers = [
+        await api.http.get(path, headers=owner)
+        for path in (
+            f"/products/{product_id}?as_of={at(later)}",
+            f"/products?as_of={at(later)}",
+            "/analytics",
+        )
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["error"]["rule"] == "trail.unreadable_event"
+        assert f"position {position}" in answer.json()["error"]["message"]
