@@ -3,7 +3,7 @@
 The request id (the caller's `X-Request-ID` when it is a sane token, else a fresh one) goes
 back in the response header, so a person reporting a problem can quote it. Product id and
 workflow id are bound before the route runs (from the path), so the route's own lines carry
-them; the actor is known only once the route authenticated, so the canonical line adds it.
+them; the actor is bound deferred, so every line logged after authentication names it.
 The query string is never logged (it may hold a token); the redactor guards the rest.
 """
 
@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from opentelemetry import trace
 
+from runtime.log_setup import Deferred
 from runtime.metrics import observe_http_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -38,7 +39,11 @@ def install_request_log(app: FastAPI) -> None:
     ) -> Response:
         started = time.perf_counter()
         request_id = request_id_of(request)
-        context: dict[str, str] = {"request_id": request_id}
+        context: dict[str, object] = {
+            "request_id": request_id,
+            # Known once a route has authenticated the caller; every later line carries it.
+            "actor": Deferred(lambda: getattr(request.state, "subject", None)),
+        }
         if found := _PRODUCT_PATH.match(request.url.path):
             context["product_id"] = found.group(1)
             context["workflow_id"] = f"product-{found.group(1)}"

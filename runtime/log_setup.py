@@ -10,7 +10,7 @@ the call site logged.
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -59,6 +59,30 @@ def redact_secrets(
     return event_dict
 
 
+class Deferred:
+    """A context value known only later in the unit of work (the actor, once the request has
+    authenticated), bound at its start and resolved whenever a line is logged; None: left out."""
+
+    def __init__(self, resolve: Callable[[], Any]) -> None:
+        self._resolve = resolve
+
+    def __call__(self) -> Any:
+        return self._resolve()
+
+
+def resolve_deferred(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in list(event_dict.items()):
+        if isinstance(value, Deferred):
+            resolved = value()
+            if resolved is None:
+                del event_dict[key]
+            else:
+                event_dict[key] = resolved
+    return event_dict
+
+
 def drop_core_log_object(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -71,6 +95,7 @@ def drop_core_log_object(
 def shared_processors() -> list[structlog.types.Processor]:
     return [
         structlog.contextvars.merge_contextvars,
+        resolve_deferred,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

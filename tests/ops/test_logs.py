@@ -146,3 +146,22 @@ async def test_a_request_token_never_appears_in_the_logs(
     assert [r["status"] for r in logs.named("http.request")] == [200, 401]
     assert token not in logs.text
     assert "lc_not-a-real-token-at-all" not in logs.text
+
+
+async def test_lines_logged_after_authentication_name_the_actor(
+    logs: CapturedLogs, ops_api: OpsApi
+) -> None:
+    owner = await ops_api.person(OWNER.subject, *OWNER.roles)
+    new_user = {"subject": "grace", "display_name": "Grace", "roles": ["product-lead"]}
+
+    anonymous = await ops_api.http.post("/users", json=new_user)
+    refused = await ops_api.http.post(
+        "/users", json=new_user, headers={**owner, "X-Request-ID": "req-403"}
+    )
+
+    assert (anonymous.status_code, refused.status_code) == (401, 403)
+    unsigned, signed = logs.named("security.refused")
+    assert "actor" not in unsigned  # nobody authenticated: no actor rather than a guess
+    assert signed["actor"] == OWNER.subject
+    assert signed["request_id"] == "req-403"
+    assert [x.get("actor") for x in logs.named("http.request")] == [None, OWNER.subject]
