@@ -147,6 +147,15 @@ def section_problems(
                 )
             if entry.item in seen:
                 problems.append((where, f"'{entry.item}' is scheduled more than once"))
+            if entry.due_before_launch > go_to_market.planned_launch_after:
+                problems.append(
+                    (
+                        ("go_to_market", "schedule", n, "due_before_launch"),
+                        f"'{entry.item}' would be overdue on entering launch: due "
+                        f"{entry.due_before_launch.days} days before a launch planned "
+                        f"{go_to_market.planned_launch_after.days} days after entering it",
+                    )
+                )
             seen.append(entry.item)
     if growth is not None:
         for n, kpi in enumerate(growth.kpis):

@@ -37,6 +37,16 @@ def test_a_gtm_item_must_be_a_checklist_item_of_the_launch_gate() -> None:
     ]
 
 
+def test_a_gtm_item_may_not_be_overdue_the_moment_launch_begins() -> None:
+    document = plans_document()
+    document["go_to_market"]["schedule"][0]["due_before_launch"] = "P45D"  # type: ignore[index]
+
+    assert problems_of(document) == [
+        "go_to_market.schedule[0](positioning).due_before_launch: 'positioning' would be overdue "
+        "on entering launch: due 45 days before a launch planned 30 days after entering it"
+    ]
+
+
 def test_a_kpi_must_be_a_declared_metric() -> None:
     document = plans_document()
     document["growth"]["kpis"].append(  # type: ignore[index]
