@@ -25,10 +25,14 @@ EXPERIMENT_STAGES = (Stage.LAUNCH, Stage.GROWTH, Stage.MATURITY)
 
 
 def next_review_at(state: ProductState) -> datetime | None:
-    """The end of the next KPI review period; None outside the measured stages or on hold."""
+    """The end of the next KPI review period; None outside the measured stages or on hold.
+    Periods count from entering the first measured stage, or from entering the current one
+    when the playbook only started measuring it later (a newer playbook version adopted)."""
     growth = state.playbook.growth if state.playbook else None
-    started = state.kpis.started_at
-    if growth is None or started is None or state.on_hold or state.stage not in growth.stages:
+    if growth is None or state.on_hold or state.stage not in growth.stages:
+        return None
+    started = state.kpis.started_at or state.stage_entered_at
+    if started is None:
         return None
     return started + growth.review_every * (state.kpis.reviews + 1)
 

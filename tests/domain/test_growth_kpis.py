@@ -247,3 +247,16 @@ def test_experiment_refusals_name_what_is_missing() -> None:
     assert when(state, experiment().model_copy(update={"actor": GRACE}))
     early = refusal(given(register(PLANS)), experiment())
     assert early.rule == "experiment.wrong_stage"
+
+
+def test_a_playbook_that_starts_measuring_mid_growth_reviews_from_the_stage_entry() -> None:
+    without = PLANS.model_copy(update={"growth": None})
+    state = in_growth(without)
+    assert next_review_at(state) is None
+
+    adopted = state.model_copy(update={"playbook": PLANS})
+
+    assert next_review_at(adopted) == NOW + MONTH
+    [review] = when(adopted, review_kpis(), now=NOW + MONTH)
+    assert isinstance(review, KpisReviewed)
+    assert next_review_at(then(adopted, review_kpis(), now=NOW + MONTH)) == NOW + 2 * MONTH
