@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/lifecycle dev
+	$(BIN)/lifecycle dev --demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
