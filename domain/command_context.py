@@ -89,6 +89,17 @@ class CommandContext:
                 f"resume it before {doing}",
             )
 
+    def require_owner_or_decider(self, doing: str, rule: str) -> None:
+        """The product owner or anyone who may decide the current gate."""
+        deciders = self.gate.decider_roles
+        if not (self.is_owner() or any(self.actor.holds(r) for r in deciders)):
+            raise CommandRefused(
+                rule,
+                f"only the product owner ({self.state.owner_name}) or a decider "
+                f"({', '.join(deciders)}) may {doing}; {self.actor.display_name} is neither",
+                RefusalKind.FORBIDDEN,
+            )
+
     def state_hash(self) -> str:
         return gate_state_hash(self.evaluation(), self.progress)
 

@@ -140,13 +140,7 @@ def record_experiment(context: CommandContext, command: RecordExperiment) -> lis
             f"experiments are recorded from launch to maturity; product '{context.product_id}' "
             f"is in {context.gate_name}",
         )
-    if not (context.is_owner() or any(context.actor.holds(r) for r in context.gate.decider_roles)):
-        raise CommandRefused(
-            "experiment.not_permitted",
-            f"only the product owner ({context.state.owner_name}) or a decider records "
-            f"experiments; {context.actor.display_name} is neither",
-            RefusalKind.FORBIDDEN,
-        )
+    context.require_owner_or_decider("record experiments", "experiment.not_permitted")
     if not command.hypothesis:
         raise CommandRefused(
             "experiment.hypothesis_required",

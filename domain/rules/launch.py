@@ -41,17 +41,6 @@ def plan_on_entry(state: ProductState, now: datetime, new_id: NewId) -> list[Eve
     ]
 
 
-def _require_owner_or_decider(context: CommandContext, doing: str, rule: str) -> None:
-    deciders = context.gate.decider_roles
-    if not (context.is_owner() or any(context.actor.holds(r) for r in deciders)):
-        raise CommandRefused(
-            rule,
-            f"only the product owner ({context.state.owner_name}) or a decider "
-            f"({', '.join(deciders)}) may {doing}; {context.actor.display_name} is neither",
-            RefusalKind.FORBIDDEN,
-        )
-
-
 def plan_launch(context: CommandContext, command: PlanLaunch) -> list[Event]:
     context.require_active("planning the launch")
     if context.gate_name is not Stage.LAUNCH:
@@ -66,7 +55,7 @@ def plan_launch(context: CommandContext, command: PlanLaunch) -> list[Event]:
             f"playbook '{context.playbook.name}' has no go-to-market template to date",
             RefusalKind.INVALID,
         )
-    _require_owner_or_decider(context, "plan the launch date", "launch.not_permitted")
+    context.require_owner_or_decider("plan the launch date", "launch.not_permitted")
     if command.launch_at <= context.now:
         raise CommandRefused(
             "launch.date_in_past",

@@ -35,14 +35,7 @@ def propose_sunset(context: CommandContext, command: ProposeSunset) -> list[Even
             f"a sunset is proposed from maturity; product '{context.product_id}' is in "
             f"{context.gate_name}",
         )
-    deciders = context.gate.decider_roles
-    if not (context.is_owner() or any(context.actor.holds(r) for r in deciders)):
-        raise CommandRefused(
-            "sunset.not_permitted",
-            f"only the product owner ({context.state.owner_name}) or a decider "
-            f"({', '.join(deciders)}) proposes a sunset; {context.actor.display_name} is neither",
-            RefusalKind.FORBIDDEN,
-        )
+    context.require_owner_or_decider("propose a sunset", "sunset.not_permitted")
     missing = [
         part
         for part, given in (
