@@ -5,9 +5,10 @@ actor, event type, gate) are applied in SQL so a page costs one indexed scan, an
 a cursor (the last position, or stream version, returned) rather than an offset, so a page never
 shifts while the log grows.
 
-Sign-offs, revocations and decisions also carry their *manifestation* in the manner of 21 CFR
-Part 11 §11.50: the signer's printed name, when, what the signature means, and why; and the
-playbook (name, version) under which it was given, so the entry reads on its own.
+Sign-offs, revocations, decisions and migrations to another playbook version also carry their
+*manifestation* in the manner of 21 CFR Part 11 §11.50: the signer's printed name, when, what
+the signature means, and why; and the playbook (name, version) in force when it was given (the
+one registered under, or the latest adopted since), so the entry reads on its own.
 """
 
 from __future__ import annotations
@@ -120,11 +121,17 @@ _COLUMNS = (
     "position, stream_id, stream_version, event_id, type, data::text AS data, recorded_at, hash"
 )
 
+# The events that put a playbook in force: registration, and adopting another version (rare).
 _PLAYBOOKS = """
-SELECT stream_id, data->'playbook'->>'name' AS name, data->'playbook'->>'version' AS version
+SELECT stream_id, stream_version, data->'playbook'->>'name' AS name,
+       data->'playbook'->>'version' AS version
   FROM public.events
- WHERE stream_id = ANY($1::text[]) AND stream_version = 1
+ WHERE stream_id = ANY($1::text[]) AND type IN ('ProductRegistered', 'PlaybookAdopted')
+ ORDER BY stream_id, stream_version
 """
+
+# Per stream, (from stream version, playbook name, playbook version), in stream order.
+_InForce = dict[str, list[tuple[int, str | None, int | None]]]
 
 
 def stream_of(product_id: str) -> str:
@@ -187,25 +194,33 @@ async def read_trail(
     more = len(rows) > limit
     rows = rows[:limit]
     playbooks = await _playbooks(pool, {row["stream_id"] for row in rows})
-    entries = [_entry(row, playbooks.get(row["stream_id"])) for row in rows]
+    entries = [_entry(row, _in_force(playbooks, row)) for row in rows]
     next_after = rows[-1][cursor] if more and rows else None
     return TrailPage(product_id=flt.product_id, events=entries, next_after=next_after)
 
 
-async def _playbooks(
-    pool: asyncpg.Pool | asyncpg.Connection, streams: set[str]
-) -> dict[str, tuple[str | None, int | None]]:
-    """The playbook each product registered under (name, version), from its first event."""
+async def _playbooks(pool: asyncpg.Pool | asyncpg.Connection, streams: set[str]) -> _InForce:
+    """Each product's playbooks over time: the one it registered under and each it adopted."""
     if not streams:
         return {}
-    rows = await pool.fetch(_PLAYBOOKS, sorted(streams))
-    return {
-        row["stream_id"]: (row["name"], None if row["version"] is None else int(row["version"]))
-        for row in rows
-    }
+    found: _InForce = {}
+    for row in await pool.fetch(_PLAYBOOKS, sorted(streams)):
+        version = None if row["version"] is None else int(row["version"])
+        found.setdefault(row["stream_id"], []).append((row["stream_version"], row["name"], version))
+    return found
 
 
-def _entry(row: asyncpg.Record, registered: tuple[str | None, int | None] | None) -> TrailEntry:
+def _in_force(playbooks: _InForce, row: asyncpg.Record) -> tuple[str | None, int | None] | None:
+    """The playbook in force when the event in ``row`` happened."""
+    current = None
+    for since, name, version in playbooks.get(row["stream_id"], ()):
+        if since > row["stream_version"]:
+            break
+        current = (name, version)
+    return current
+
+
+def _entry(row: asyncpg.Record, in_force: tuple[str | None, int | None] | None) -> TrailEntry:
     data: dict[str, Any] = json.loads(row["data"])
     stream_id: str = row["stream_id"]
     product_id = (
@@ -216,10 +231,10 @@ def _entry(row: asyncpg.Record, registered: tuple[str | None, int | None] | None
     manifestation = manifestation_of(row["type"], data)
     playbook = None
     if manifestation is not None:
-        name, version = registered or (None, None)
-        in_force = data.get("playbook_version")
+        name, version = in_force or (None, None)
+        stated = data.get("playbook_version")  # sign-offs and decisions say it themselves
         playbook = PlaybookInForce(
-            name=name, version=in_force if isinstance(in_force, int) else version
+            name=name, version=stated if isinstance(stated, int) else version
         )
     actor = data.get("actor")
     return TrailEntry(
@@ -238,7 +253,8 @@ def _entry(row: asyncpg.Record, registered: tuple[str | None, int | None] | None
 
 
 def manifestation_of(event_type: str, data: dict[str, Any]) -> Manifestation | None:
-    """The signature manifestation of a sign-off, its withdrawal, or a gate decision."""
+    """The signature manifestation of a sign-off, its withdrawal, a gate decision, or a
+    migration to another playbook version."""
     if event_type == "SignOffGiven":
         verdict = str(data.get("verdict"))
         meaning = _MEANINGS.get(verdict, verdict)
@@ -248,6 +264,12 @@ def manifestation_of(event_type: str, data: dict[str, Any]) -> Manifestation | N
         outcome = str(data.get("outcome")).replace("_", " ")
         how = " (automatic)" if data.get("automatic") else ""
         meaning = f"gate decision{how}: {outcome}"
+    elif event_type == "PlaybookAdopted":
+        playbook = data.get("playbook") or {}
+        meaning = (
+            f"playbook migration: from v{data.get('from_version')} to v{playbook.get('version')}"
+            f" (effective {str(data.get('effective')).replace('_', ' ')})"
+        )
     else:
         return None
     actor = data.get("actor") or {}

@@ -51,3 +51,45 @@ async def test_what_cannot_be_paged_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         await read_trail(app_pool, flt, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_the_playbook_in_force_follows_a_migration_to_a_newer_version(
+    event_store: EventStore, app_pool: asyncpg.Pool
+) -> None:
+    ann = {"subject": "ann", "display_name": "Ann Admin", "role": "admin"}
+    when = {"occurred_at": T0.isoformat(), "actor": ann, "reason": "why not"}
+    await event_store.append(
+        "product-atlas",
+        0,
+        [
+            new_event(1, type="ProductRegistered", data={"playbook": {"name": "pb", "version": 1}}),
+            new_event(2, type="SignOffRevoked", data={**when, "voter": "grace"}),
+            new_event(
+                3,
+                type="PlaybookAdopted",
+                data={
+                    **when,
+                    "playbook": {"name": "pb", "version": 2},
+                    "from_version": 1,
+                    "effective": "now",
+                },
+            ),
+            new_event(4, type="GateDecided", data={**when, "outcome": "go"}),
+        ],
+    )
+
+    page = await read_trail(app_pool, TrailFilter(product_id="atlas"))
+
+    signed = {e.type: (e.playbook, e.manifestation) for e in page.events}
+    revoked, adopted, decided = (
+        signed["SignOffRevoked"],
+        signed["PlaybookAdopted"],
+        signed["GateDecided"],
+    )
+    assert revoked[0] is not None
+    assert (revoked[0].name, revoked[0].version) == ("pb", 1)
+    assert adopted[1] is not None
+    assert adopted[1].meaning == "playbook migration: from v1 to v2 (effective now)"
+    assert decided[0] is not None
+    assert (decided[0].name, decided[0].version) == ("pb", 2)
+    assert signed["ProductRegistered"] == (None, None)
