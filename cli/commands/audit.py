@@ -56,6 +56,9 @@ from store.audit_export import render as render_export
 
 T = TypeVar("T")
 
+# Rows per read while verifying here: small enough for the progress bar to move smoothly.
+_BATCH = 2_000
+
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
@@ -121,7 +124,11 @@ def _verify_here(s: Session, url: str, against: tuple[int, str] | None) -> Chain
         bar.update(task, completed=checked, total=total)
 
     with bar:
-        return _read_log(s, url, lambda c: verify_chain(c, digest=against, progress=advance))
+        return _read_log(
+            s,
+            url,
+            lambda c: verify_chain(c, batch_size=_BATCH, digest=against, progress=advance),
+        )
 
 
 def verify(
