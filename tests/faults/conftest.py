@@ -18,10 +18,14 @@ from temporalio.client import Client
 from tests.support.processes import ProcessGroup, TemporalDevServer
 from worker import connect_temporal
 from workflows.product_client import ProductLifecycleClient
+from workflows.visibility import require_search_attributes
 
-# A client waits this long through a busy or unreachable server before giving up. Recovering
-# from a killed worker takes up to the append activity's 30 s start-to-close timeout.
-CLIENT_PATIENCE = 120.0
+# How long a client keeps retrying while the server refuses a command (busy, unreachable, or
+# the per-workflow limit of in-flight updates). The API's default is 30 s, which is shorter than
+# recovery from a killed worker (the append activity's 30 s start-to-close timeout runs out
+# first): then a few callers beyond Temporal's 10 in-flight updates on one product are refused
+# with the server's limit. Here the client waits long enough to see every call's real outcome.
+CLIENT_PATIENCE = 90.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,4 +76,11 @@ def task_queue() -> str:
 async def products(
     temporal_client: Client, task_queue: str
 ) -> AsyncIterator[ProductLifecycleClient]:
-    yield ProductLifecycleClient(temporal_client, task_queue, busy_patience=CLIENT_PATIENCE)
+    """Configured as the API configures it (search attributes published), but patient."""
+    await require_search_attributes(temporal_client, "default")
+    yield ProductLifecycleClient(
+        temporal_client,
+        task_queue,
+        busy_patience=CLIENT_PATIENCE,
+        publish_search_attributes=True,
+    )

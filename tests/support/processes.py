@@ -125,9 +125,22 @@ class WorkerProcess:
 def start_worker(
     *, temporal_address: str, database_url: str, task_queue: str, log_path: Path
 ) -> WorkerProcess:
-    """Starts the worker exactly as an operator would, configured only by its environment."""
+    """Starts the worker exactly as an operator would, configured only by its environment.
+
+    Settings the test does not set are left out (a developer's TLS, metrics ports or tracing
+    must not leak in), and it runs beside its log rather than in the repository, so a `.env`
+    file there is not read either.
+    """
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("LIFECYCLE_", "TEMPORAL_", "OTEL_", "DATABASE_URL"))
+    }
     env = {
-        **os.environ,
+        **inherited,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])
+        ),
         "TEMPORAL_ADDRESS": temporal_address,
         "TEMPORAL_TASK_QUEUE": task_queue,
         "DATABASE_URL": database_url,
@@ -137,7 +150,7 @@ def start_worker(
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "worker"],
-            cwd=REPOSITORY,
+            cwd=log_path.parent,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
