@@ -83,12 +83,13 @@ def resolve_deferred(
     return event_dict
 
 
-def drop_core_log_object(
+def drop_foreign_noise(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Temporal's forwarded core lines carry their fields in the message already; the raw
-    `temporal_log` object they also carry is not JSON."""
+    """Extras other libraries attach that repeat the message: Temporal's forwarded core lines
+    carry a raw `temporal_log` object (not JSON), uvicorn an ANSI-coloured `color_message`."""
     event_dict.pop("temporal_log", None)
+    event_dict.pop("color_message", None)
     return event_dict
 
 
@@ -132,7 +133,7 @@ def configure_logging(
     handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), drop_core_log_object],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), drop_foreign_noise],
             processors=[*finishing, redact_secrets, renderer],
         )
     )

@@ -45,6 +45,16 @@ def test_stdlib_and_temporal_loggers_go_through_the_same_processors(logs: Captur
     assert line["temporal_activity"] == {"activity_type": "append"}
 
 
+def test_uvicorns_coloured_duplicate_of_the_message_is_dropped(logs: CapturedLogs) -> None:
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]", 7, extra={"color_message": "\x1b[36m%d\x1b[0m"}
+    )
+
+    [line] = [x for x in logs.lines() if x["logger"] == "uvicorn.error"]
+    assert line["event"] == "Started server process [7]"
+    assert "color_message" not in line
+
+
 def test_exceptions_are_one_json_line_with_the_traceback(logs: CapturedLogs) -> None:
     try:
         raise ValueError("boom")
