@@ -1,6 +1,6 @@
 """Adopting a newer playbook version, as an Update of the product workflow.
 
-A mixin like `workflows.plan_updates`: the validator dry-runs `decide`, the handler decides
+A mixin like `workflows.command_updates`: the validator dry-runs `decide`, the handler decides
 again under the workflow's lock and appends."""
 
 from temporalio import workflow
