@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from api.web.portfolio import duration_label
 from domain.gate_evaluation import CriterionKind, GateEvaluation, evaluate_current_gate
 from domain.stages import LIFECYCLE_PATH, TERMINAL_STAGES, Stage
 from domain.state import ProductState, SignOffRecord
@@ -129,7 +130,7 @@ def stage_duration_chart(states: Iterable[ProductState], now: datetime) -> Chart
         Bar(
             stage=stage.value,
             days=round(averages.get(stage, 0.0), 1),
-            label=_duration(averages.get(stage, 0.0)),
+            label=duration_label(averages.get(stage, 0.0)),
             products=len(spent.get(stage, [])),
             y=8 + i * row,
             width=round(plot_width * averages.get(stage, 0.0) / longest, 1),
@@ -144,12 +145,6 @@ def stage_duration_chart(states: Iterable[ProductState], now: datetime) -> Chart
         label_width=label_width,
         empty=not averages,
     )
-
-
-def _duration(days: float) -> str:
-    if days >= 1:
-        return f"{days:.1f} d"
-    return f"{days * 24:.1f} h"
 
 
 @dataclass(frozen=True)
