@@ -20,6 +20,7 @@ Definitions:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections import Counter, defaultdict
@@ -33,7 +34,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from domain.events import EVENT_ADAPTER
 from store.trail import PRODUCT_STREAM_PREFIX, UnreadableEvent
 
-__all__ = ["PortfolioAnalytics", "analyse", "percentile", "portfolio_analytics"]
+__all__ = [
+    "AnalyticsCache",
+    "PortfolioAnalytics",
+    "analyse",
+    "percentile",
+    "portfolio_analytics",
+]
 
 _TERMINAL = frozenset({"retired", "killed"})
 _PASSING = frozenset({"go", "conditional_go"})
@@ -232,3 +239,45 @@ async def portfolio_analytics(
         if len(rows) < batch_size:
             return analyse(collected, latest)
         after = rows[-1]["position"]
+
+
+_HEAD = "SELECT position FROM public.events ORDER BY position DESC LIMIT 1"
+
+
+class AnalyticsCache:
+    """The current portfolio figures, scanned again only when the log has grown.
+
+    ``portfolio_analytics`` reads every product event: fine for an API call now and then, too
+    much for a page that shows the figures on every load of a long-lived log. The log is
+    append-only with gap-free positions (``store/event_store.py``), so its head position names
+    its whole content: the same head means the same events and so the same figures, and one
+    index lookup on the primary key tells. The head is read *before* scanning, so figures kept
+    under a head include at least the events up to it; a later head always rescans, so the
+    cache never serves figures missing an event.
+
+    Only figures that do not move with the clock should be read from here (finished-stay
+    spreads, first-pass rates, approval latencies, kills): current stays in ``products`` run
+    to the instant of the scan.
+    """
+
+    def __init__(self) -> None:
+        self._head: int | None = None
+        self._figures: PortfolioAnalytics | None = None
+        self._lock = asyncio.Lock()
+        self.scans = 0  # how many times the whole log was read: observable, for tests
+
+    async def current(
+        self, pool: asyncpg.Pool | asyncpg.Connection, now: datetime
+    ) -> PortfolioAnalytics:
+        """The figures over the whole log, from the last scan if nothing was appended since.
+        Raises ``UnreadableEvent`` as ``portfolio_analytics`` does (and keeps nothing then)."""
+        head = int(await pool.fetchval(_HEAD) or 0)
+        if self._figures is not None and self._head == head:
+            return self._figures
+        async with self._lock:  # concurrent page loads share one scan
+            if self._figures is not None and self._head == head:
+                return self._figures
+            figures = await portfolio_analytics(pool, None, now)
+            self.scans += 1
+            self._head, self._figures = head, figures
+            return figures

@@ -32,6 +32,7 @@ from api.web.trail import TRAIL_PAGE_SIZE
 from domain.identity import Actor
 from domain.refusals import CommandRefused
 from domain.state import ProductState
+from store.trail_analytics import AnalyticsCache
 
 log = structlog.get_logger("lifecycle.web")
 HERE = Path(__file__).parent
@@ -54,6 +55,7 @@ class Web:
         self.codec = SessionCodec(session_secret)
         self.trail_size = TRAIL_PAGE_SIZE
         self.public_origin: str | None = None
+        self.analytics = AnalyticsCache()  # the board's first-pass rates, per log head
         environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,

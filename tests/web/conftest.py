@@ -106,6 +106,7 @@ async def web(
         delegations=DelegationStore(app_pool),
         clock=clock,
         outbox=NotificationOutbox(app_pool),
+        audit_pool=app_pool,
     )
     app = create_app(services, session_secret="web-test-secret")
     transport = httpx.ASGITransport(app=app)

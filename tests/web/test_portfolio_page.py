@@ -1,0 +1,168 @@
+"""The board's Portfolio section: time in stage, gate first-pass rate and kills for a portfolio
+whose every stay and decision is known (see ``portfolio_story``), read from the charts' text
+equivalents; its empty states; and the trail scanned again only when the log has grown."""
+
+from html.parser import HTMLParser
+
+from domain.commands import GateOutcome
+from store.trail_analytics import portfolio_analytics
+from tests.support.journey import register
+from tests.web.conftest import WebHarness
+from tests.web.portfolio_story import day, known_portfolio
+
+HTML = {"Accept": "text/html"}
+
+
+class _Table(HTMLParser):
+    """The cell texts of one table's body rows, found by the table's id."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id = table_id
+        self.inside = False
+        self.in_body = False
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table" and ("id", self.table_id) in attrs:
+            self.inside = True
+        elif self.inside and tag == "tbody":
+            self.in_body = True
+        elif self.in_body and tag == "tr":
+            self.rows.append([])
+        elif self.in_body and tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = self.in_body = False
+        elif self.cell is not None and tag in ("td", "th"):
+            self.rows[-1].append("".join(self.cell).strip())
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def table(html: str, table_id: str) -> list[list[str]]:
+    parser = _Table(table_id)
+    parser.feed(html)
+    return parser.rows
+
+
+async def board(web: WebHarness) -> str:
+    response = await web.http.get("/", headers=HTML)
+    assert response.status_code == 200
+    return response.text
+
+
+async def test_the_portfolio_shows_time_in_stage_first_pass_rates_and_kills_of_known_products(
+    web: WebHarness,
+) -> None:
+    await known_portfolio(web.services.events, web.playbook)
+    web.clock.now = day(10)
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+
+    page = await board(web)
+
+    assert table(page, "portfolio-time-table") == [
+        ["discovery", "5", "2.0 d", "5.0 d"],
+        ["planning", "2", "2.0 d", "4.0 d"],
+    ]
+    assert table(page, "portfolio-first-pass-table") == [
+        ["discovery", "3", "5", "60%"],
+        ["planning", "1", "2", "50%"],
+    ]
+    assert table(page, "portfolio-kills-table") == [["discovery", "1"], ["planning", "1"]]
+    assert "All 6 products" in page
+    assert "discovery: median 2.0 d, p90 5.0 d over 5 finished stays" in page  # the <desc>
+    assert page.count('aria-labelledby="portfolio-') == 4  # three charts and the section
+    assert page.count('class="pf-median"') == page.count('class="pf-p90"') == 2
+
+
+async def test_time_in_stage_from_the_read_model_equals_the_trails_figures(
+    web: WebHarness,
+) -> None:
+    await known_portfolio(web.services.events, web.playbook)
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+
+    page = await board(web)
+    assert web.services.audit_pool is not None
+    trail = await portfolio_analytics(web.services.audit_pool, None, day(10))
+
+    expected = [
+        [
+            stage,
+            str(s.count),
+            f"{(s.median_seconds or 0) / 86400:.1f} d",
+            f"{(s.p90_seconds or 0) / 86400:.1f} d",
+        ]
+        for stage, s in trail.time_in_stage.items()
+    ]
+    assert table(page, "portfolio-time-table") == expected
+    assert trail.killed_per_stage == {"discovery": 1, "planning": 1}
+
+
+async def test_the_portfolio_says_what_is_not_there_yet(web: WebHarness, product_id: str) -> None:
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+
+    empty = await board(web)
+    assert "No finished stays yet" in empty
+    assert "No gate decided yet." in empty
+    assert "No product killed." in empty
+    assert 'id="portfolio-time-chart"' not in empty
+
+    await web.services.products.register(register(product_id, web.playbook))
+    one = await board(web)
+    assert "All 1 product," in one
+    assert "No finished stays yet" in one  # its first stay is still running
+
+
+async def test_first_pass_rates_say_why_when_the_log_cannot_be_read_and_the_rest_still_shows(
+    web: WebHarness,
+) -> None:
+    await known_portfolio(web.services.events, web.playbook)
+    web.services.audit_pool = None
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+
+    page = await board(web)
+
+    assert "First-pass rates are unavailable: reading the event log is not configured." in page
+    assert table(page, "portfolio-first-pass-table") == []
+    assert table(page, "portfolio-kills-table") == [["discovery", "1"], ["planning", "1"]]
+
+
+async def test_the_trail_is_scanned_again_only_after_a_new_event(web: WebHarness) -> None:
+    portfolio = await known_portfolio(web.services.events, web.playbook)
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+    cache = web.app.state.web.analytics
+
+    await board(web)
+    await board(web)
+    await board(web)
+    assert cache.scans == 1
+
+    await portfolio.go("eve", day(7))
+    page = await board(web)
+    assert cache.scans == 2
+    assert table(page, "portfolio-first-pass-table")[0] == ["discovery", "4", "6", "67%"]
+    assert table(page, "portfolio-time-table")[0] == ["discovery", "6", "2.0 d", "5.0 d"]
+
+    await board(web)
+    assert cache.scans == 2
+
+
+async def test_a_decision_that_ends_no_stay_still_refreshes_the_first_pass_rate(
+    web: WebHarness,
+) -> None:
+    portfolio = await known_portfolio(web.services.events, web.playbook)
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+    before = await board(web)
+    assert ["planning", "1", "2", "50%"] in table(before, "portfolio-first-pass-table")
+
+    await portfolio.decide("fable", GateOutcome.HOLD, day(8))
+    after = await board(web)
+
+    assert ["planning", "1", "3", "33%"] in table(after, "portfolio-first-pass-table")
