@@ -29,10 +29,12 @@ from temporalio.worker import Worker
 from activities.event_log import EventLogActivities
 from activities.notifications import NotificationActivities
 from domain.commands import (
+    AdoptPlaybook,
     DecideGate,
     GateOutcome,
     MeetCondition,
     RequestGateReview,
+    SubmitEvidence,
 )
 from domain.playbook import Playbook
 from domain.stages import LIFECYCLE_PATH, Stage
@@ -42,6 +44,8 @@ from store.dsn import with_database
 from store.event_store import EventStore
 from store.migrations import create_app_pool, migrate
 from store.notification_outbox import NotificationOutbox
+from tests.domain.dsl import LINUS, go, tick
+from tests.domain.plans import launch_work, propose_sunset
 from tests.support.journey import (
     OWNER,
     commands_to_meet_criteria,
@@ -49,8 +53,11 @@ from tests.support.journey import (
     gatekeeper,
     register,
 )
+from tests.support.playbook_versions import V1 as PLAYBOOK_V1
+from tests.support.playbook_versions import V2 as PLAYBOOK_V2
 from tests.support.temporal_fixtures import TEST_SERVER
-from workflows.contracts import workflow_id_for
+from tests.workflows.plan_steps import product_in
+from workflows.contracts import HISTORY_BOUND, workflow_id_for
 from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
@@ -144,11 +151,75 @@ async def held_resumed_conditional_go_then_killed(
     )
 
 
+async def launched_grown_and_sunset_on_its_date(
+    products: ProductLifecycleClient, env: WorkflowEnvironment, product_id: str
+) -> None:
+    """GTM items falling due, two KPI reviews, and the end-of-life timer retiring it."""
+    await product_in(products, product_id, Stage.LAUNCH)
+    await _pass_time(env, timedelta(days=31))
+    launched_at = (await products.view(product_id)).state.stage_entered_at
+    assert launched_at is not None
+    for command in (*launch_work(launched_at), go()):
+        await products.execute(product_id, command)
+    await _pass_time(env, timedelta(days=31), times=2)
+    await products.execute(product_id, go(reason="growth has plateaued"))
+    entered = (await products.view(product_id)).state.stage_entered_at
+    assert entered is not None
+    await products.execute(product_id, propose_sunset(entered + timedelta(days=120)))
+    await products.execute(product_id, go(reason="sunset approved"))
+    await _pass_time(env, timedelta(days=61))
+    await _pass_time(env, timedelta(days=59, hours=12))
+    await products.execute(product_id, tick("data-deleted", by=LINUS))
+    await _pass_time(env, timedelta(days=1))
+
+
+async def moved_to_newer_playbook_versions(
+    products: ProductLifecycleClient, env: WorkflowEnvironment, product_id: str
+) -> None:
+    """A version adopted at the next stage entry, then another migrated at once."""
+    await products.register(register(product_id, PLAYBOOK_V1))
+    lead = gatekeeper("product-lead", 99)
+    await products.execute(
+        product_id, AdoptPlaybook(actor=lead, playbook=PLAYBOOK_V2, reason="eight interviews")
+    )
+    await pass_current_gate(products, product_id)
+    third = Playbook.model_validate({**PLAYBOOK_V2.model_dump(mode="json"), "version": 3})
+    await products.execute(
+        product_id,
+        AdoptPlaybook(actor=lead, playbook=third, effective="now", reason="v3 at once"),
+    )
+
+
+async def continued_as_new_carrying_recent_updates(
+    products: ProductLifecycleClient, env: WorkflowEnvironment, product_id: str
+) -> None:
+    """Recorded with a small history bound: the saved run is the latest, started by
+    continue-as-new with the state and the receipts of recent updates as its input."""
+    await products.register(register(product_id, load_default_playbook()))
+    for n in range(12):
+        await products.execute(
+            product_id,
+            SubmitEvidence(actor=OWNER, requirement="problem-statement", title=f"Draft {n}"),
+            update_id=f"{product_id}-draft-{n}",
+        )
+
+
+async def _pass_time(env: WorkflowEnvironment, span: timedelta, times: int = 1) -> None:
+    for _ in range(times):
+        await env.sleep(span)
+        await asyncio.sleep(0.5)  # the worker's reaction to the timer arrives in real time
+
+
 JOURNEYS: dict[str, Journey] = {
     "every-stage-to-retired": every_stage_to_retired,
     "review-reminded-escalated-timed-out": review_reminded_escalated_and_timed_out,
     "held-resumed-conditional-go-killed": held_resumed_conditional_go_then_killed,
+    "launched-grown-and-sunset-on-its-date": launched_grown_and_sunset_on_its_date,
+    "moved-to-newer-playbook-versions": moved_to_newer_playbook_versions,
+    "continued-as-new-carrying-recent-updates": continued_as_new_carrying_recent_updates,
 }
+# Journeys run with this history bound, so their saved history is a continued run's.
+BOUNDED = {"continued-as-new-carrying-recent-updates": 40}
 
 
 async def record(shape: str) -> dict[str, str]:
@@ -176,9 +247,11 @@ async def record(shape: str) -> dict[str, str]:
                 NotificationActivities(NotificationOutbox(pool)).notify_stakeholders,
             ],
         ):
-            products = ProductLifecycleClient(env.client, task_queue)
             for name, journey in JOURNEYS.items():
                 product_id = f"{shape}-{name}"
+                products = ProductLifecycleClient(
+                    env.client, task_queue, history_bound=BOUNDED.get(name, HISTORY_BOUND)
+                )
                 await journey(products, env, product_id)
                 handle = env.client.get_workflow_handle(workflow_id_for(product_id))
                 histories[name] = (await handle.fetch_history()).to_json()

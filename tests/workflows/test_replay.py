@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.histories.record import JOURNEYS
 from tests.support.changed_workflow_patched import PausesBeforeNewNoticesOnly
 from tests.support.changed_workflow_unchanged import Unchanged
 from tests.support.changed_workflow_unsafe import PausesBeforeEveryNotice
@@ -26,11 +27,20 @@ def history(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(f"recorded-{path.stem}", path.read_text())
 
 
-def test_there_is_a_recorded_history_for_every_journey_of_the_first_shape() -> None:
+def test_the_first_shape_has_its_three_journeys_recorded() -> None:
     assert {p.stem for p in HISTORIES} >= {
         "v1-every-stage-to-retired",
         "v1-review-reminded-escalated-timed-out",
         "v1-held-resumed-conditional-go-killed",
+    }
+
+
+def test_the_latest_shape_has_every_journey_the_recorder_knows() -> None:
+    shapes = sorted({p.stem.split("-", 1)[0] for p in HISTORIES}, key=lambda s: int(s[1:]))
+    latest = shapes[-1]
+
+    assert {p.stem for p in HISTORIES if p.stem.startswith(f"{latest}-")} == {
+        f"{latest}-{journey}" for journey in JOURNEYS
     }
 
 
