@@ -69,6 +69,11 @@ class Deferred:
     def __call__(self) -> Any:
         return self._resolve()
 
+    def __repr__(self) -> str:
+        """Where logging was not configured by us (a test, a library's own setup), renderers
+        fall back to repr: show the value, not the wrapper."""
+        return repr(self._resolve())
+
 
 def resolve_deferred(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]

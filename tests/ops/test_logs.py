@@ -7,7 +7,7 @@ import logging
 
 import structlog
 
-from runtime.log_setup import configure_logging, redact_secrets
+from runtime.log_setup import Deferred, configure_logging, redact_secrets
 from tests.ops.conftest import CapturedLogs, OpsApi
 from tests.support.journey import OWNER
 
@@ -175,3 +175,12 @@ async def test_lines_logged_after_authentication_name_the_actor(
     assert signed["actor"] == OWNER.subject
     assert signed["request_id"] == "req-403"
     assert [x.get("actor") for x in logs.named("http.request")] == [None, OWNER.subject]
+
+
+def test_a_deferred_value_shows_its_value_even_where_our_pipeline_is_not_configured() -> None:
+    subject: list[str] = []
+    actor = Deferred(lambda: subject[0] if subject else None)
+
+    assert repr(actor) == "None"
+    subject.append("pm-ada")
+    assert repr(actor) == "'pm-ada'"
