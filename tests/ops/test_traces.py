@@ -1,14 +1,21 @@
 """Traces: off by default, OTLP/HTTP when configured; with a provider, an API request is a
 server span and the Temporal call it makes is a child span of it. Spans stay in memory here."""
 
+import asyncpg
 import pytest
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
-from runtime.telemetry import otlp_traces_url, temporal_interceptors, tracer_provider
+from runtime.telemetry import (
+    instrument_asyncpg,
+    otlp_traces_url,
+    temporal_interceptors,
+    tracer_provider,
+)
 from tests.ops.conftest import OpsApi
 from tests.support.journey import OWNER
 from worker import connect_temporal
@@ -95,3 +102,19 @@ def test_otel_service_name_names_the_service_when_set(monkeypatch: pytest.Monkey
     assert provider is not None
     assert provider.resource.attributes["service.name"] == "lifecycle-api-eu"
     provider.shutdown()
+
+
+async def test_asyncpg_queries_become_spans_once_instrumented(
+    app_pool: asyncpg.Pool, traced: TracerProvider, spans: InMemorySpanExporter
+) -> None:
+    instrument_asyncpg(traced)
+    try:
+        await app_pool.fetchval("SELECT count(*) FROM public.product_states")
+    finally:
+        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+    await app_pool.fetchval("SELECT 1")  # after: no longer traced
+
+    queries = [s for s in spans.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    assert len(queries) == 1
+    assert queries[0].attributes is not None
+    assert "product_states" in str(queries[0].attributes.get("db.statement"))
