@@ -70,6 +70,10 @@ class StageKills:
     products: int
 
 
+def _products(count: int) -> str:
+    return f"{count} product{'' if count == 1 else 's'}"
+
+
 def finished_stays(states: Iterable[ProductState]) -> dict[Stage, list[float]]:
     """Seconds of every stay that has ended (the product entered another stage since), per
     working stage. A stay still running is not a duration yet, so it is left out."""
@@ -239,6 +243,6 @@ def portfolio(
         ),
         kills=tuple(kills),
         kills_chart=bar_chart(
-            [(k.stage, [(k.products / most, "kills", str(k.products))]) for k in kills]
+            [(k.stage, [(k.products / most, "kills", _products(k.products))]) for k in kills]
         ),
     )
