@@ -3,10 +3,14 @@ and the operations around them (logs, metrics, traces, health)."""
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import signal
+from collections.abc import Coroutine, Sequence
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import structlog
 from pydantic import ValidationError
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -45,6 +49,8 @@ from workflows.product_lifecycle import ProductLifecycleWorkflow
 WORKFLOWS: Sequence[type] = (ProductLifecycleWorkflow, NotificationDeliveryWorkflow)
 # Their failures count in lifecycle_notification_failures_total.
 NOTIFICATION_ACTIVITIES: set[str] = {NOTIFY_STAKEHOLDERS, DELIVER_NOTIFICATION}
+SHUTDOWN_GRACE = timedelta(seconds=20)
+log = structlog.get_logger("lifecycle.worker")
 
 
 class TemporalConfigError(ValueError):
@@ -125,6 +131,9 @@ def build_worker(
             delivery.record_dead_letter,
         ],
         interceptors=[ActivityContextInterceptor(NOTIFICATION_ACTIVITIES)],
+        # On SIGTERM running activities get this long to finish before they are cancelled
+        # (compose's stop_grace_period is longer), so a rolling restart cuts nothing short.
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
     )
 
 
@@ -186,6 +195,19 @@ async def _run_with_health_server(
             await serving
 
 
+async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
+    """SIGTERM (docker stop, a Kubernetes rollout) or SIGINT stops the worker gracefully: it
+    stops polling, lets running activities finish, closes its pool, and the process exits 0."""
+    running = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, running.cancel)
+    try:
+        await running
+    except asyncio.CancelledError:
+        log.info("worker.stopped", reason="signal")
+
+
 def main() -> None:
     try:
         settings = Settings()
@@ -199,7 +221,7 @@ def main() -> None:
             "`lifecycle dev` runs the embedded default"
         )
     try:
-        asyncio.run(run_worker(settings, settings.database_url))
+        asyncio.run(_until_signalled(run_worker(settings, settings.database_url)))
     except (TemporalConfigError, NotificationRoutesError) as error:
         raise SystemExit(str(error)) from None
 

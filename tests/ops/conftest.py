@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -30,6 +31,7 @@ from store.event_store import EventStore
 from store.identity import IdentityStore
 from store.notification_outbox import NotificationOutbox
 from store.projections import ProductProjection
+from tests.support.processes import TemporalDevServer
 from tests.support.temporal_fixtures import product_id, products, time_skipping_env
 from workflows.product_client import ProductLifecycleClient
 
@@ -67,6 +69,17 @@ def logs() -> Iterator[CapturedLogs]:
         root.setLevel(level)
         structlog.configure(**saved)
         logging.getLogger("uvicorn.access").disabled = False
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Iterator[TemporalDevServer]:
+    """A real `temporal server start-dev` (the time-skipping server lacks some APIs)."""
+    server = TemporalDevServer(tmp_path / "temporal")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ without them it refuses to start, naming what is missing."""
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,16 +13,6 @@ from runtime.api_process import run_api
 from runtime.settings import Settings
 from tests.support.processes import TemporalDevServer, free_port
 from workflows.visibility import SearchAttributesMissing
-
-
-@pytest.fixture
-def dev_server(tmp_path: Path) -> Iterator[TemporalDevServer]:
-    server = TemporalDevServer(tmp_path / "temporal")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def first_answer(http: httpx.AsyncClient, path: str) -> httpx.Response:

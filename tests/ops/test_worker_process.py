@@ -1,17 +1,22 @@
 """`run_worker` as `lifecycle worker` runs it: health and our metrics on one port, the
-Temporal SDK's Prometheus metrics on another, both scraped over real HTTP."""
+Temporal SDK's Prometheus metrics on another, both scraped over real HTTP; SIGTERM stops it
+gracefully."""
 
 import asyncio
 import contextlib
+import json
+import signal
 import socket
 import uuid
+from pathlib import Path
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
 from tests.ops.conftest import CapturedLogs
-from worker import run_worker
+from tests.support.processes import TemporalDevServer, start_worker
+from worker import connect_temporal, run_worker
 
 
 def free_port() -> int:
@@ -73,3 +78,30 @@ async def test_a_running_worker_serves_health_our_metrics_and_the_sdk_metrics(
     assert all(line["level"] == "warning" for line in core)
     sdk_names = {line.split("{")[0] for line in theirs.text.splitlines() if line[:1] != "#"}
     assert {"temporal_worker_start", "temporal_num_pollers", "temporal_request"} <= sdk_names
+
+
+async def test_sigterm_stops_the_worker_gracefully_with_exit_code_0(
+    dev_server: TemporalDevServer, database_dsn: str, tmp_path: Path
+) -> None:
+    task_queue = f"ops-sigterm-{uuid.uuid4()}"
+    client = await connect_temporal(dev_server.address, "default")
+    worker = start_worker(
+        temporal_address=dev_server.address,
+        database_url=database_dsn,
+        task_queue=task_queue,
+        log_path=tmp_path / "worker.log",
+    )
+    try:
+        await worker.wait_until_polling(client, task_queue, within=60)
+        worker.process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(worker.process.wait, 30)
+    finally:
+        worker.kill()
+
+    assert code == 0
+    stopped = [
+        json.loads(line)
+        for line in (tmp_path / "worker.log").read_text().splitlines()
+        if '"worker.stopped"' in line
+    ]
+    assert [line["reason"] for line in stopped] == ["signal"]
