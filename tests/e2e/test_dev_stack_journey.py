@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import asyncpg
 import httpx
@@ -44,6 +45,25 @@ class DevStack:
         self.printed: dict[str, str] = {}
 
     def start(self, *extra: str) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        errors = self.data_dir / "dev-stderr.log"
+        with errors.open("w") as stderr:
+            self._start(stderr, extra)
+        assert self.process is not None
+        for line in self.process.stdout or ():
+            if ":" in line and line.startswith("  "):
+                label, _, value = line.strip().partition(": ")
+                self.printed[label] = value
+            if "task queue" in self.printed and "--demo" not in extra:
+                return
+            if line.startswith("  Omar Haddad"):
+                return
+        tail = "".join(errors.read_text().splitlines(keepends=True)[-30:])
+        raise AssertionError(
+            f"lifecycle dev exited early with {self.process.wait()}; its stderr ends:\n{tail}"
+        )
+
+    def _start(self, stderr: IO[str], extra: tuple[str, ...]) -> None:
         self.process = subprocess.Popen(
             [
                 str(LIFECYCLE),
@@ -59,20 +79,10 @@ class DevStack:
                 str(self.api_port),
             ],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
             text=True,
             env=_without_database_url(),
         )
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if ":" in line and line.startswith("  "):
-                label, _, value = line.strip().partition(": ")
-                self.printed[label] = value
-            if "task queue" in self.printed and "--demo" not in extra:
-                return
-            if line.startswith("  Omar Haddad"):
-                return
-        raise AssertionError(f"lifecycle dev exited early with {self.process.wait()}")
 
     def interrupt(self) -> int:
         assert self.process is not None
