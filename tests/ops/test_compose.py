@@ -162,3 +162,28 @@ def test_the_image_is_slim_non_root_and_health_checked() -> None:
     assert re.search(r"^HEALTHCHECK .*\n?.*runtime\.probe", dockerfile, flags=re.MULTILINE)
     for package in ("domain", "workflows", "activities", "store", "runtime", "api", "cli"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_the_observability_profile_scrapes_every_metrics_endpoint_we_serve(
+    services: dict[str, Any],
+) -> None:
+    assert services["prometheus"]["profiles"] == ["observability"]
+    assert services["jaeger"]["profiles"] == ["observability"]
+    assert (
+        "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+        in (services["prometheus"]["volumes"])
+    )
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    targets = set()
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            targets.update(static["targets"])
+        for found in job.get("dns_sd_configs", []):
+            targets.update(f"{name}:{found['port']}" for name in found["names"])
+    worker = environment(services["worker"])
+    assert targets == {
+        f"api:{environment(services['api'])['LIFECYCLE_API_PORT']}",
+        f"worker:{worker['LIFECYCLE_WORKER_HEALTH_PORT']}",
+        f"worker:{worker['LIFECYCLE_TEMPORAL_METRICS_BIND'].rpartition(':')[2]}",
+        f"temporal:{environment(services['temporal'])['PROMETHEUS_ENDPOINT'].rpartition(':')[2]}",
+    }
