@@ -32,6 +32,7 @@ from api.web.trail import TRAIL_PAGE_SIZE
 from domain.identity import Actor
 from domain.refusals import CommandRefused
 from domain.state import ProductState
+from store.projections import ProjectionError
 from store.trail_analytics import AnalyticsCache
 
 log = structlog.get_logger("lifecycle.web")
@@ -154,9 +155,27 @@ class WebRoute(APIRoute):
                     "Temporarily unavailable",
                     "The workflow service is unavailable. Nothing was changed; try again.",
                 )
+            except ProjectionError as error:
+                response = _stalled(request, error)
             return add_security_headers(response)
 
         return handler
+
+
+def _stalled(request: Request, error: ProjectionError) -> Response:
+    """The read model stops at an event it cannot fold rather than skip a decision; the pages
+    say so, naming the event, instead of failing with a bare server error."""
+    log.error("web.read_model_stalled", position=error.position, stream_id=error.stream_id)
+    web = web_of(request)
+    return web.problem(
+        request,
+        web.codec.read(request),
+        503,
+        "Read model stalled",
+        f"The portfolio cannot be brought up to date: the event at position {error.position}"
+        f" ({error.stream_id}) cannot be read. Nothing was changed. An operator fixes the cause"
+        " and runs `lifecycle projections rebuild`.",
+    )
 
 
 class SecureStatic(StaticFiles):

@@ -2,9 +2,11 @@
 whose every stay and decision is known (see ``portfolio_story``), read from the charts' text
 equivalents; its empty states; and the trail scanned again only when the log has grown."""
 
+import uuid
 from html.parser import HTMLParser
 
 from domain.commands import GateOutcome
+from store.events import NewEvent
 from store.trail_analytics import portfolio_analytics
 from tests.support.journey import register
 from tests.web.conftest import WebHarness
@@ -166,3 +168,26 @@ async def test_a_decision_that_ends_no_stay_still_refreshes_the_first_pass_rate(
     after = await board(web)
 
     assert ["planning", "1", "3", "33%"] in table(after, "portfolio-first-pass-table")
+
+
+async def test_an_event_the_read_model_cannot_fold_is_named_on_a_stalled_page_not_a_500(
+    web: WebHarness,
+) -> None:
+    await known_portfolio(web.services.events, web.playbook)
+    await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
+    poison = NewEvent(
+        event_id=uuid.uuid4(),
+        type="StageEntered",
+        schema_version=1,
+        data={"stage": "nowhere"},
+        metadata={},
+        recorded_at=day(9),
+    )
+    appended = await web.services.events.append("product-ghost", 0, [poison])
+
+    page = await web.http.get("/", headers=HTML)
+
+    assert page.status_code == 503
+    assert "Read model stalled" in page.text
+    assert f"the event at position {appended.last_position} (product-ghost)" in page.text
+    assert page.headers["content-security-policy"]
