@@ -8,7 +8,7 @@ from api.web import views
 from api.web.kit import WebRoute, all_states, services_of, sign_in_first, signed_in, web_of
 from api.web.portfolio import portfolio
 from store.trail import UnreadableEvent
-from store.trail_analytics import GatePassRate
+from store.trail_analytics import PortfolioAnalytics
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -35,7 +35,7 @@ async def board(request: Request) -> Response:
         (stage, sorted((c for c, _ in shown if c.stage == stage), key=lambda c: c.name.lower()))
         for stage in views.BOARD_STAGES
     ]
-    first_pass, problem = await _first_pass_rates(request, services)
+    trail, problem = await _trail_figures(request, services)
     return web.render(
         request,
         session,
@@ -49,20 +49,20 @@ async def board(request: Request) -> Response:
             "total": len(cards),
             "shown": len(shown),
             "chart": views.stage_duration_chart((s for _, s in shown), now),
-            "portfolio": portfolio(states, first_pass, problem),
+            "portfolio": portfolio(states, trail, problem),
         },
         person=person,
     )
 
 
-async def _first_pass_rates(
+async def _trail_figures(
     request: Request, services: ApiServices
-) -> tuple[list[GatePassRate] | None, str]:
-    """The trail's first-pass rates, or None and why not: the board still shows the rest."""
+) -> tuple[PortfolioAnalytics | None, str]:
+    """The trail's figures (cached per log head), or None and why not: the board still shows
+    what the read model gives."""
     if services.audit_pool is None:
         return None, "reading the event log is not configured"
     try:
-        figures = await web_of(request).analytics.current(services.audit_pool, services.clock())
+        return await web_of(request).analytics.current(services.audit_pool, services.clock()), ""
     except UnreadableEvent as error:
         return None, str(error)
-    return figures.gate_first_pass, ""

@@ -13,6 +13,8 @@ Where each figure comes from, and why there:
   Recycle or a rejected round leaves no trace once the product moves on). It comes from the
   trail's ``portfolio_analytics`` through ``AnalyticsCache``, which reads the whole log again
   only when the log's head position has moved: one index lookup per page load otherwise.
+  Approval latency per role comes the same way: a state forgets a round's timings once its
+  gate is passed.
 
 The definitions are the trail's (``store/trail_analytics.py``: finished stays only, terminal
 stages have no duration, nearest-rank percentiles), so the page agrees with ``GET /analytics``.
@@ -26,7 +28,7 @@ from itertools import pairwise
 
 from domain.stages import LIFECYCLE_PATH, TERMINAL_STAGES, Stage
 from domain.state import ProductState
-from store.trail_analytics import GatePassRate, percentile
+from store.trail_analytics import GatePassRate, PortfolioAnalytics, RoleLatency, percentile
 
 DAY = 86_400.0
 _WIDTH, _PLOT, _BAR, _GAP, _LABEL = 320, 200, 14, 4, 16
@@ -38,9 +40,11 @@ def duration_label(days: float) -> str:
 
 
 @dataclass(frozen=True)
-class StageTime:
-    stage: str
-    stays: int  # finished stays measured
+class Durations:
+    """Median and p90 of some durations: a stage's finished stays, or a role's sign-offs."""
+
+    name: str
+    count: int
     median_days: float
     p90_days: float
 
@@ -86,7 +90,7 @@ def finished_stays(states: Iterable[ProductState]) -> dict[Stage, list[float]]:
     return stays
 
 
-def time_in_stage(states: Iterable[ProductState]) -> list[StageTime]:
+def time_in_stage(states: Iterable[ProductState]) -> list[Durations]:
     """Median and p90 of finished stays, for each stage that has any, in lifecycle order."""
     stays = finished_stays(states)
     result = []
@@ -94,7 +98,7 @@ def time_in_stage(states: Iterable[ProductState]) -> list[StageTime]:
         seconds = stays.get(stage, [])
         median, p90 = percentile(seconds, 50), percentile(seconds, 90)
         if median is not None and p90 is not None:
-            result.append(StageTime(stage.value, len(seconds), median / DAY, p90 / DAY))
+            result.append(Durations(stage.value, len(seconds), median / DAY, p90 / DAY))
     return result
 
 
@@ -113,6 +117,17 @@ def gate_rates(figures: Sequence[GatePassRate]) -> list[GateRate]:
     decided = [f for f in figures if f.decided]
     decided.sort(key=lambda f: (order.get(f.gate, len(order)), f.gate))
     return [GateRate(f.gate, f.decided, f.first_pass) for f in decided]
+
+
+def role_latencies(figures: Sequence[RoleLatency]) -> list[Durations]:
+    """The trail's approval latency per role (request to sign-off in that round)."""
+    return [
+        Durations(
+            f.role, f.latency.count, f.latency.median_seconds / DAY, f.latency.p90_seconds / DAY
+        )
+        for f in figures
+        if f.latency.median_seconds is not None and f.latency.p90_seconds is not None
+    ]
 
 
 # -- chart geometry ----------------------------------------------------------------------------
@@ -168,25 +183,27 @@ def bar_chart(rows: Sequence[tuple[str, Sequence[BarSpec]]]) -> BarChart:
 
 @dataclass(frozen=True)
 class Portfolio:
-    """Everything the Portfolio section draws; ``first_pass`` is None when the trail could
-    not be read, and ``first_pass_problem`` then says why."""
+    """Everything the Portfolio section draws. ``first_pass`` and ``latency`` come from the
+    trail: None when it could not be read, and ``trail_problem`` then says why."""
 
     products: int
-    time_in_stage: tuple[StageTime, ...]
+    time_in_stage: tuple[Durations, ...]
     time_chart: BarChart
     first_pass: tuple[GateRate, ...] | None
-    first_pass_problem: str
     first_pass_chart: BarChart
+    latency: tuple[Durations, ...] | None
+    latency_chart: BarChart
     kills: tuple[StageKills, ...]
     kills_chart: BarChart
+    trail_problem: str
 
     @property
     def time_summary(self) -> str:
-        return "; ".join(
-            f"{t.stage}: median {t.median}, p90 {t.p90} over {t.stays} finished "
-            f"stay{'' if t.stays == 1 else 's'}"
-            for t in self.time_in_stage
-        )
+        return _spread_summary(self.time_in_stage, "finished stay")
+
+    @property
+    def latency_summary(self) -> str:
+        return _spread_summary(self.latency or (), "sign-off")
 
     @property
     def first_pass_summary(self) -> str:
@@ -196,36 +213,47 @@ class Portfolio:
 
     @property
     def kills_summary(self) -> str:
-        return "; ".join(f"{k.stage}: {k.products}" for k in self.kills)
+        return "; ".join(f"{k.stage}: {_products(k.products)}" for k in self.kills)
+
+
+def _spread_summary(spreads: Iterable[Durations], unit: str) -> str:
+    return "; ".join(
+        f"{d.name}: median {d.median}, p90 {d.p90} over {d.count} {unit}"
+        + ("" if d.count == 1 else "s")
+        for d in spreads
+    )
+
+
+def _spread_chart(spreads: Sequence[Durations]) -> BarChart:
+    """Median and p90 bars per row, all scaled to the longest p90."""
+    longest = max((d.p90_days for d in spreads), default=0.0) or 1.0
+    return bar_chart(
+        [
+            (
+                f"{d.name} ({d.count})",
+                [
+                    (d.median_days / longest, "median", f"median {d.median}"),
+                    (d.p90_days / longest, "p90", f"p90 {d.p90}"),
+                ],
+            )
+            for d in spreads
+        ]
+    )
 
 
 def portfolio(
-    states: Sequence[ProductState],
-    first_pass: Sequence[GatePassRate] | None,
-    first_pass_problem: str = "",
+    states: Sequence[ProductState], trail: PortfolioAnalytics | None, trail_problem: str = ""
 ) -> Portfolio:
     times = time_in_stage(states)
-    longest = max((t.p90_days for t in times), default=0.0) or 1.0
-    rates = gate_rates(first_pass) if first_pass is not None else None
+    rates = gate_rates(trail.gate_first_pass) if trail is not None else None
+    latency = role_latencies(trail.approval_latency_by_role) if trail is not None else None
     kills = killed_per_stage(states)
     most = max((k.products for k in kills), default=0) or 1
     return Portfolio(
         products=len(states),
         time_in_stage=tuple(times),
-        time_chart=bar_chart(
-            [
-                (
-                    f"{t.stage} ({t.stays})",
-                    [
-                        (t.median_days / longest, "median", f"median {t.median}"),
-                        (t.p90_days / longest, "p90", f"p90 {t.p90}"),
-                    ],
-                )
-                for t in times
-            ]
-        ),
+        time_chart=_spread_chart(times),
         first_pass=tuple(rates) if rates is not None else None,
-        first_pass_problem=first_pass_problem,
         first_pass_chart=bar_chart(
             [
                 (
@@ -241,8 +269,11 @@ def portfolio(
                 for g in rates or ()
             ]
         ),
+        latency=tuple(latency) if latency is not None else None,
+        latency_chart=_spread_chart(latency or []),
         kills=tuple(kills),
         kills_chart=bar_chart(
             [(k.stage, [(k.products / most, "kills", _products(k.products))]) for k in kills]
         ),
+        trail_problem=trail_problem,
     )

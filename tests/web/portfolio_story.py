@@ -7,17 +7,19 @@ every figure on the page is known in advance.
 
 Days from T0, for the default playbook:
 
-| product | story                                                         | current stage |
-| ------- | ------------------------------------------------------------- | ------------- |
-| atlas   | Go at discovery on day 2, Go at planning on day 6             | development   |
-| beacon  | Hold at discovery on day 1, Resume day 2, Go day 5            | planning      |
-| comet   | Go at discovery on day 1, Kill at planning on day 3           | killed        |
-| dingo   | registered day 1, Kill at discovery on day 2                  | killed        |
-| fable   | Go at discovery on day 3                                      | planning      |
-| eve     | registered day 3, nothing decided                             | discovery     |
+| product | story (review asked -> signed and Go)                          | current stage |
+| ------- | -------------------------------------------------------------- | ------------- |
+| atlas   | discovery asked day 1, Go day 2; planning asked 3, Go 6        | development   |
+| beacon  | Hold at discovery day 1, Resume day 2, asked day 2, Go day 5   | planning      |
+| comet   | discovery asked day 0.5, Go day 1; Kill at planning on day 3   | killed        |
+| dingo   | registered day 1, Kill at discovery on day 2                   | killed        |
+| fable   | discovery asked day 1, Go day 3                                | planning      |
+| eve     | registered day 3, nothing decided                              | discovery     |
 
 Finished stays: discovery 2, 5, 1, 1, 3 days (median 2, p90 5); planning 4, 2 (median 2, p90 4).
 First pass: discovery 3 of 5 (beacon held, dingo killed), planning 1 of 2 (comet killed).
+Approval latency: product-lead 1, 3, 0.5, 2 (discovery) and 3 (planning) days: median 2, p90 3;
+engineering-lead, exec-sponsor and finance (optional, signed anyway) 3 days each (planning).
 Killed: one in discovery, one in planning.
 """
 
@@ -68,11 +70,13 @@ class Portfolio:
     async def register(self, product_id: str, at: datetime) -> None:
         await self.run(product_id, [register(product_id, self.playbook)], at)
 
-    async def go(self, product_id: str, at: datetime) -> None:
-        state = self.states[product_id]
-        criteria = commands_to_meet_criteria(state)
-        await self.run(product_id, criteria, at)
-        await self.run(product_id, commands_to_sign_and_pass(self.states[product_id]), at)
+    async def go(self, product_id: str, at: datetime, asked: datetime | None = None) -> None:
+        """Criteria met and a review requested at `asked`, signed and passed at `at`."""
+        asked = asked or at
+        await self.run(product_id, commands_to_meet_criteria(self.states[product_id]), asked)
+        walk = commands_to_sign_and_pass(self.states[product_id])
+        await self.run(product_id, walk[:1], asked)  # the review request
+        await self.run(product_id, walk[1:], at)
 
     async def decide(self, product_id: str, outcome: GateOutcome, at: datetime) -> None:
         gate = self.states[product_id].current_gate()
@@ -88,13 +92,13 @@ async def known_portfolio(store: EventStore, playbook: Playbook) -> Portfolio:
         await portfolio.register(product_id, day(0))
     await portfolio.register("dingo", day(1))
     await portfolio.register("eve", day(3))
-    await portfolio.go("atlas", day(2))
-    await portfolio.go("atlas", day(6))
+    await portfolio.go("atlas", day(2), asked=day(1))
+    await portfolio.go("atlas", day(6), asked=day(3))
     await portfolio.decide("beacon", GateOutcome.HOLD, day(1))
     await portfolio.decide("beacon", GateOutcome.RESUME, day(2))
-    await portfolio.go("beacon", day(5))
-    await portfolio.go("comet", day(1))
+    await portfolio.go("beacon", day(5), asked=day(2))
+    await portfolio.go("comet", day(1), asked=day(0.5))
     await portfolio.decide("comet", GateOutcome.KILL, day(3))
     await portfolio.decide("dingo", GateOutcome.KILL, day(2))
-    await portfolio.go("fable", day(3))
+    await portfolio.go("fable", day(3), asked=day(1))
     return portfolio

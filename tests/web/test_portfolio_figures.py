@@ -15,7 +15,7 @@ from api.web.portfolio import (
 )
 from domain.stages import Stage
 from domain.state import ProductState, StageVisit
-from store.trail_analytics import GatePassRate, analyse
+from store.trail_analytics import GatePassRate, PortfolioAnalytics, RoleLatency, analyse, spread
 
 T0 = datetime(2026, 2, 2, tzinfo=UTC)
 DAY = 86_400.0
@@ -52,7 +52,7 @@ def test_only_finished_stays_count_and_terminal_stages_have_no_duration() -> Non
 def test_time_in_stage_is_the_nearest_rank_median_and_p90_in_lifecycle_order() -> None:
     figures = time_in_stage(states())
 
-    assert [(t.stage, t.stays, t.median_days, t.p90_days) for t in figures] == [
+    assert [(t.name, t.count, t.median_days, t.p90_days) for t in figures] == [
         ("discovery", 5, 2.0, 10.0),
         ("planning", 2, 1.0, 6.0),
         ("sunset", 1, 30.0, 30.0),
@@ -79,7 +79,7 @@ def test_time_in_stage_from_states_equals_the_trails_for_the_same_stays() -> Non
     trail = analyse(events, T0 + timedelta(days=60))
 
     from_states = {
-        t.stage: (t.stays, t.median_days * DAY, t.p90_days * DAY) for t in time_in_stage(states())
+        t.name: (t.count, t.median_days * DAY, t.p90_days * DAY) for t in time_in_stage(states())
     }
 
     assert from_states == {
@@ -126,25 +126,56 @@ def test_bars_are_scaled_to_the_plot_and_clamped_to_it() -> None:
     assert all(bar.text_x == bar.width + 6 for row in chart.rows for bar in row.bars)
 
 
-def test_the_portfolio_scales_time_bars_to_the_longest_p90_and_summarises_each_chart() -> None:
-    section = portfolio(
-        states(), [GatePassRate(gate="discovery", decided=2, first_pass=1, rate=0.5)]
+def trail(*latencies: tuple[str, list[float]]) -> PortfolioAnalytics:
+    """The trail's figures with one gate decided twice, passed once, and `latencies` in days."""
+    return PortfolioAnalytics(
+        as_of=T0,
+        products=[],
+        time_in_stage={},
+        gate_first_pass=[GatePassRate(gate="discovery", decided=2, first_pass=1, rate=0.5)],
+        approval_latency_by_approver=[],
+        approval_latency_by_role=[
+            RoleLatency(role=role, latency=spread([d * DAY for d in days]))
+            for role, days in latencies
+        ],
+        killed_per_stage={},
     )
+
+
+def test_the_portfolio_scales_time_bars_to_the_longest_p90_and_summarises_each_chart() -> None:
+    section = portfolio(states(), trail(("finance", [0.5, 4]), ("legal", [1])))
 
     sunset = section.time_chart.rows[-1]
     assert sunset.label == "sunset (1)"
     assert [b.width for b in sunset.bars] == [200.0, 200.0]  # 30 days is the longest p90
     assert section.first_pass_summary == "discovery: 50% (1 of 2)"
-    assert section.kills_summary == "discovery: 1; planning: 1"
+    assert section.kills_summary == "discovery: 1 product; planning: 1 product"
     assert section.time_summary.startswith("discovery: median 2.0 d, p90 10.0 d over 5 finished")
+    assert section.latency_summary == (
+        "finance: median 12.0 h, p90 4.0 d over 2 sign-offs; "
+        "legal: median 1.0 d, p90 1.0 d over 1 sign-off"
+    )
+    assert [[b.width for b in row.bars] for row in section.latency_chart.rows] == [
+        [25.0, 200.0],
+        [50.0, 50.0],
+    ]
 
 
-def test_without_the_trail_the_first_pass_rates_are_unknown_not_zero() -> None:
+def test_without_the_trail_its_figures_are_unknown_not_zero() -> None:
     section = portfolio(states(), None, "reading the event log is not configured")
 
     assert section.first_pass is None
-    assert section.first_pass_problem == "reading the event log is not configured"
+    assert section.latency is None
+    assert section.trail_problem == "reading the event log is not configured"
     assert section.first_pass_chart.rows == ()
+    assert section.latency_chart.rows == ()
+    assert len(section.time_in_stage) == 3  # the read model's figures still show
+
+
+def test_a_role_nobody_signed_in_has_no_latency_row() -> None:
+    section = portfolio(states(), trail(("finance", [])))
+
+    assert section.latency == ()
 
 
 def test_durations_under_a_day_read_in_hours() -> None:

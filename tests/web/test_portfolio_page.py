@@ -77,11 +77,17 @@ async def test_the_portfolio_shows_time_in_stage_first_pass_rates_and_kills_of_k
         ["discovery", "3", "5", "60%"],
         ["planning", "1", "2", "50%"],
     ]
+    assert table(page, "portfolio-latency-table") == [
+        ["engineering-lead", "1", "3.0 d", "3.0 d"],
+        ["exec-sponsor", "1", "3.0 d", "3.0 d"],
+        ["finance", "1", "3.0 d", "3.0 d"],
+        ["product-lead", "5", "2.0 d", "3.0 d"],
+    ]
     assert table(page, "portfolio-kills-table") == [["discovery", "1"], ["planning", "1"]]
     assert "All 6 products" in page
     assert "discovery: median 2.0 d, p90 5.0 d over 5 finished stays" in page  # the <desc>
-    assert page.count('aria-labelledby="portfolio-') == 4  # three charts and the section
-    assert page.count('class="pf-median"') == page.count('class="pf-p90"') == 2
+    assert page.count('aria-labelledby="portfolio-') == 5  # four charts and the section
+    assert page.count('class="pf-median"') == page.count('class="pf-p90"') == 2 + 4
 
 
 async def test_time_in_stage_from_the_read_model_equals_the_trails_figures(
@@ -113,6 +119,7 @@ async def test_the_portfolio_says_what_is_not_there_yet(web: WebHarness, product
     empty = await board(web)
     assert "No finished stays yet" in empty
     assert "No gate decided yet." in empty
+    assert "No sign-off given yet." in empty
     assert "No product killed." in empty
     assert 'id="portfolio-time-chart"' not in empty
 
@@ -122,7 +129,7 @@ async def test_the_portfolio_says_what_is_not_there_yet(web: WebHarness, product
     assert "No finished stays yet" in one  # its first stay is still running
 
 
-async def test_first_pass_rates_say_why_when_the_log_cannot_be_read_and_the_rest_still_shows(
+async def test_figures_from_the_trail_say_why_when_it_cannot_be_read_and_the_rest_still_shows(
     web: WebHarness,
 ) -> None:
     await known_portfolio(web.services.events, web.playbook)
@@ -132,7 +139,10 @@ async def test_first_pass_rates_say_why_when_the_log_cannot_be_read_and_the_rest
     page = await board(web)
 
     assert "First-pass rates are unavailable: reading the event log is not configured." in page
+    assert "Approval latencies are unavailable: reading the event log is not configured." in page
     assert table(page, "portfolio-first-pass-table") == []
+    assert table(page, "portfolio-latency-table") == []
+    assert table(page, "portfolio-time-table")[0] == ["discovery", "5", "2.0 d", "5.0 d"]
     assert table(page, "portfolio-kills-table") == [["discovery", "1"], ["planning", "1"]]
 
 
