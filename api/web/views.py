@@ -111,6 +111,15 @@ class Chart:
     label_width: int
     empty: bool
 
+    @property
+    def summary(self) -> str:
+        """The chart in words, for the SVG's <desc>: what a screen reader says instead."""
+        return "; ".join(
+            f"{b.stage}: {b.label} over {b.products} visit{'' if b.products == 1 else 's'}"
+            for b in self.bars
+            if b.products
+        )
+
 
 def stage_duration_chart(states: Iterable[ProductState], now: datetime) -> Chart:
     """Average days spent in each working stage, over every visit (the current one counts

@@ -250,6 +250,8 @@ async def test_the_board_filters_by_status_and_owner_and_draws_the_stage_chart(
     assert "awaiting sign-off" in board
     assert '<svg role="img"' in board
     assert board.count('class="bar"') == 7
+    assert '<desc id="chart-desc">discovery: ' in board
+    assert "over 2 visits</desc>" in board
     blocked = (await web.http.get("/?status=blocked", headers=HTML)).text
     assert 'data-product="' + f"{product_id}-b" + '"' in blocked
     assert 'data-product="' + product_id + '"' not in blocked
