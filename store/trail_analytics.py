@@ -37,6 +37,7 @@ from store.trail import PRODUCT_STREAM_PREFIX, UnreadableEvent
 __all__ = [
     "AnalyticsCache",
     "PortfolioAnalytics",
+    "Tally",
     "analyse",
     "percentile",
     "portfolio_analytics",
@@ -114,57 +115,80 @@ def _at(data: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(data["occurred_at"]))
 
 
-def analyse(events: Iterable[tuple[str, str, dict[str, Any]]], now: datetime) -> PortfolioAnalytics:
-    """Figures from ``(product_id, type, data)`` in log order, as of ``now``."""
-    entered: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-    first_decision: dict[tuple[str, str], str] = {}
-    requested: dict[tuple[str, str, int], datetime] = {}
-    by_approver: dict[str, list[float]] = defaultdict(list)
-    names: dict[str, str] = {}
-    by_role: dict[str, list[float]] = defaultdict(list)
-    killed: Counter[str] = Counter()
-    for product_id, kind, data in events:
+class Tally:
+    """The running sums the figures are folded into, one event at a time in log order.
+
+    Kept between reads by ``AnalyticsCache`` so a later read folds in only the events appended
+    since; ``analyse`` uses a fresh one. Order matters (a gate's *first* decision, a round's
+    latest request), so events must come in log order, each once.
+    """
+
+    def __init__(self) -> None:
+        self.entered: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+        self.first_decision: dict[tuple[str, str], str] = {}
+        self.requested: dict[tuple[str, str, int], datetime] = {}
+        self.by_approver: dict[str, list[float]] = defaultdict(list)
+        self.names: dict[str, str] = {}
+        self.by_role: dict[str, list[float]] = defaultdict(list)
+        self.killed: Counter[str] = Counter()
+
+    def add(self, product_id: str, kind: str, data: dict[str, Any]) -> None:
         if kind in ("ProductRegistered", "StageEntered"):
-            entered[product_id].append((str(data["stage"]), _at(data)))
+            self.entered[product_id].append((str(data["stage"]), _at(data)))
         elif kind == "ProductKilled":
-            entered[product_id].append(("killed", _at(data)))
-            killed[str(data["stage"])] += 1
+            self.entered[product_id].append(("killed", _at(data)))
+            self.killed[str(data["stage"])] += 1
         elif kind == "GateDecided":
-            first_decision.setdefault((product_id, str(data["gate"])), str(data["outcome"]))
+            self.first_decision.setdefault((product_id, str(data["gate"])), str(data["outcome"]))
         elif kind == "GateReviewRequested":
-            requested[(product_id, str(data["gate"]), int(data["round"]))] = _at(data)
+            self.requested[(product_id, str(data["gate"]), int(data["round"]))] = _at(data)
         elif kind == "SignOffGiven":
-            asked = requested.get((product_id, str(data["gate"]), int(data["round"])))
+            asked = self.requested.get((product_id, str(data["gate"]), int(data["round"])))
             if asked is None:
-                continue
+                return
             seconds = (_at(data) - asked).total_seconds()
             actor = data.get("actor") or {}
             subject = str(actor.get("subject"))
-            names[subject] = str(actor.get("display_name", subject))
-            by_approver[subject].append(seconds)
-            by_role[str(actor.get("role"))].append(seconds)
-    products, finished = _stays(entered, now)
-    decided: Counter[str] = Counter(gate for _, gate in first_decision)
-    passed: Counter[str] = Counter(g for (_, g), o in first_decision.items() if o in _PASSING)
-    return PortfolioAnalytics(
-        as_of=now,
-        products=products,
-        time_in_stage={stage: spread(values) for stage, values in sorted(finished.items())},
-        gate_first_pass=[
-            GatePassRate(
-                gate=gate, decided=n, first_pass=passed[gate], rate=passed[gate] / n if n else None
-            )
-            for gate, n in sorted(decided.items())
-        ],
-        approval_latency_by_approver=[
-            ApproverLatency(subject=s, printed_name=names[s], latency=spread(v))
-            for s, v in sorted(by_approver.items())
-        ],
-        approval_latency_by_role=[
-            RoleLatency(role=r, latency=spread(v)) for r, v in sorted(by_role.items())
-        ],
-        killed_per_stage=dict(sorted(killed.items())),
-    )
+            self.names[subject] = str(actor.get("display_name", subject))
+            self.by_approver[subject].append(seconds)
+            self.by_role[str(actor.get("role"))].append(seconds)
+
+    def figures(self, now: datetime) -> PortfolioAnalytics:
+        """The figures of everything added so far; current stays run to ``now``."""
+        products, finished = _stays(self.entered, now)
+        first = self.first_decision
+        decided: Counter[str] = Counter(gate for _, gate in first)
+        passed: Counter[str] = Counter(g for (_, g), o in first.items() if o in _PASSING)
+        return PortfolioAnalytics(
+            as_of=now,
+            products=products,
+            time_in_stage={stage: spread(values) for stage, values in sorted(finished.items())},
+            gate_first_pass=[
+                GatePassRate(
+                    gate=gate,
+                    decided=n,
+                    first_pass=passed[gate],
+                    rate=passed[gate] / n if n else None,
+                )
+                for gate, n in sorted(decided.items())
+            ],
+            approval_latency_by_approver=[
+                ApproverLatency(subject=s, printed_name=self.names[s], latency=spread(v))
+                for s, v in sorted(self.by_approver.items())
+            ],
+            approval_latency_by_role=[
+                RoleLatency(role=r, latency=spread(v)) for r, v in sorted(self.by_role.items())
+            ],
+            killed_per_stage=dict(sorted(self.killed.items())),
+        )
+
+
+def analyse(events: Iterable[tuple[str, str, dict[str, Any]]], now: datetime) -> PortfolioAnalytics:
+    """Figures from ``(product_id, type, data)`` in log order, as of ``now``."""
+    tally = Tally()
+    for product_id, kind, data in events:
+        tally.add(product_id, kind, data)
+    return tally.figures(now)
 
 
 def _stays(
@@ -215,6 +239,32 @@ SELECT position, stream_id, type, data::text AS data, recorded_at FROM public.ev
 """
 
 
+async def _fold_log(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    tally: Tally,
+    as_of: datetime | None,
+    after: int,
+    batch_size: int,
+) -> tuple[int, int, datetime | None]:
+    """Adds the product events after position ``after`` (recorded at or before ``as_of``) to
+    ``tally``; returns (the last position added, how many, the latest ``recorded_at``)."""
+    added, latest = 0, None
+    while True:
+        rows = await pool.fetch(_EVENTS, as_of, after, batch_size)
+        for row in rows:
+            stream: str = row["stream_id"]
+            data = json.loads(row["data"])
+            if row["type"] in _READ:
+                _check(row["position"], data)
+            tally.add(stream.removeprefix(PRODUCT_STREAM_PREFIX), row["type"], data)
+            latest = row["recorded_at"] if latest is None else max(latest, row["recorded_at"])
+        added += len(rows)
+        if rows:
+            after = rows[-1]["position"]
+        if len(rows) < batch_size:
+            return after, added, latest
+
+
 async def portfolio_analytics(
     pool: asyncpg.Pool | asyncpg.Connection,
     as_of: datetime | None,
@@ -224,60 +274,71 @@ async def portfolio_analytics(
 ) -> PortfolioAnalytics:
     """``analyse`` over every product event recorded at or before ``as_of`` (all of them when
     ``None``: then current stays run to ``now``, or to the latest event if that is later)."""
-    collected: list[tuple[str, str, dict[str, Any]]] = []
-    latest = as_of or now
-    after = 0
-    while True:
-        rows = await pool.fetch(_EVENTS, as_of, after, batch_size)
-        for row in rows:
-            stream: str = row["stream_id"]
-            data = json.loads(row["data"])
-            if row["type"] in _READ:
-                _check(row["position"], data)
-            collected.append((stream.removeprefix(PRODUCT_STREAM_PREFIX), row["type"], data))
-            latest = max(latest, row["recorded_at"])
-        if len(rows) < batch_size:
-            return analyse(collected, latest)
-        after = rows[-1]["position"]
+    tally = Tally()
+    _, _, latest = await _fold_log(pool, tally, as_of, 0, batch_size)
+    instant = as_of or now
+    return tally.figures(instant if latest is None else max(instant, latest))
 
 
 _HEAD = "SELECT position FROM public.events ORDER BY position DESC LIMIT 1"
 
 
 class AnalyticsCache:
-    """The current portfolio figures, scanned again only when the log has grown.
+    """The current portfolio figures, kept up to date by reading only what the log gained.
 
     ``portfolio_analytics`` reads every product event: fine for an API call now and then, too
     much for a page that shows the figures on every load of a long-lived log. The log is
-    append-only with gap-free positions (``store/event_store.py``), so its head position names
-    its whole content: the same head means the same events and so the same figures, and one
-    index lookup on the primary key tells. The head is read *before* scanning, so figures kept
-    under a head include at least the events up to it; a later head always rescans, so the
-    cache never serves figures missing an event.
+    append-only with gap-free positions assigned in commit order (``store/event_store.py``), so
+    its head position names its whole content: the same head means the same events and so the
+    same figures, which one index lookup on the primary key tells. When the head has moved, the
+    tally kept from last time takes in just the events after the last position it folded, the
+    way the product projection follows the log from its checkpoint; figures kept under a head
+    always include every event up to it (the head is read before the log is).
+
+    An event the domain cannot read raises ``UnreadableEvent`` and the cache forgets all it
+    held, so the next read starts over rather than build on a half-folded batch.
 
     Only figures that do not move with the clock should be read from here (finished-stay
     spreads, first-pass rates, approval latencies, kills): current stays in ``products`` run
-    to the instant of the scan.
+    to the instant of the last read.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, batch_size: int = 2000) -> None:
+        self._batch_size = batch_size
+        self._lock = asyncio.Lock()
+        self._forget()
+        self.reads = 0  # times the log was read for new events: observable, for tests
+        self.events_read = 0  # product events folded in over all reads
+
+    def _forget(self) -> None:
+        self._tally = Tally()
+        self._after = 0
+        self._latest: datetime | None = None
         self._head: int | None = None
         self._figures: PortfolioAnalytics | None = None
-        self._lock = asyncio.Lock()
-        self.scans = 0  # how many times the whole log was read: observable, for tests
 
     async def current(
         self, pool: asyncpg.Pool | asyncpg.Connection, now: datetime
     ) -> PortfolioAnalytics:
-        """The figures over the whole log, from the last scan if nothing was appended since.
-        Raises ``UnreadableEvent`` as ``portfolio_analytics`` does (and keeps nothing then)."""
+        """The figures over the whole log, as kept if nothing was appended since."""
         head = int(await pool.fetchval(_HEAD) or 0)
         if self._figures is not None and self._head == head:
             return self._figures
-        async with self._lock:  # concurrent page loads share one scan
+        async with self._lock:  # concurrent page loads share one read
             if self._figures is not None and self._head == head:
                 return self._figures
-            figures = await portfolio_analytics(pool, None, now)
-            self.scans += 1
-            self._head, self._figures = head, figures
-            return figures
+            try:
+                after, added, latest = await _fold_log(
+                    pool, self._tally, None, self._after, self._batch_size
+                )
+            except UnreadableEvent:
+                self._forget()
+                raise
+            self.reads += 1
+            self.events_read += added
+            self._after = after
+            if latest is not None:
+                self._latest = latest if self._latest is None else max(self._latest, latest)
+            instant = now if self._latest is None else max(now, self._latest)
+            self._head, self._figures = head, self._tally.figures(instant)
+            return self._figures

@@ -1,5 +1,5 @@
-"""The board's Portfolio section: time in stage, gate first-pass rate and products killed per
-stage, as figures and as bar geometry for server-drawn SVG charts.
+"""The board's Portfolio section: time in stage, gate first-pass rate, approval latency per role
+and products killed per stage, as figures and as bar geometry for server-drawn SVG charts.
 
 Where each figure comes from, and why there:
 
@@ -11,10 +11,10 @@ Where each figure comes from, and why there:
   it was killed in.
 * First-pass rate needs each gate's *first* decision, which a state does not keep (a Hold, a
   Recycle or a rejected round leaves no trace once the product moves on). It comes from the
-  trail's ``portfolio_analytics`` through ``AnalyticsCache``, which reads the whole log again
-  only when the log's head position has moved: one index lookup per page load otherwise.
-  Approval latency per role comes the same way: a state forgets a round's timings once its
-  gate is passed.
+  trail's figures through ``AnalyticsCache``: one index lookup per page load tells whether the
+  log's head position moved, and if it did, only the events after the last one folded are
+  read. Approval latency per role comes the same way: a state forgets a round's timings once
+  its gate is passed.
 
 The definitions are the trail's (``store/trail_analytics.py``: finished stays only, terminal
 stages have no duration, nearest-rank percentiles), so the page agrees with ``GET /analytics``.

@@ -13,7 +13,7 @@ from store.trail_analytics import AnalyticsCache
 from tests.store.factories import T0, new_event
 
 
-async def test_the_same_head_serves_the_same_figures_and_a_new_event_rescans(
+async def test_the_same_head_serves_the_same_figures_and_a_new_event_is_read_alone(
     event_store: EventStore, app_pool: asyncpg.Pool
 ) -> None:
     cache = AnalyticsCache()
@@ -22,11 +22,15 @@ async def test_the_same_head_serves_the_same_figures_and_a_new_event_rescans(
     first = await cache.current(app_pool, T0)
     again = await cache.current(app_pool, T0)
     assert again is first
-    assert cache.scans == 1
+    assert (cache.reads, cache.events_read) == (1, 1)
 
     await event_store.append("audit-notes", 0, [new_event(2)])  # any stream moves the head
     await cache.current(app_pool, T0)
-    assert cache.scans == 2
+    assert (cache.reads, cache.events_read) == (2, 1)  # not a product's event: nothing to fold
+
+    await event_store.append("product-atlas", 1, [new_event(3), new_event(4)])
+    await cache.current(app_pool, T0)
+    assert (cache.reads, cache.events_read) == (3, 3)
 
 
 async def test_page_loads_at_the_same_moment_share_one_scan(
@@ -37,18 +41,19 @@ async def test_page_loads_at_the_same_moment_share_one_scan(
 
     figures = await asyncio.gather(*(cache.current(app_pool, T0) for _ in range(5)))
 
-    assert cache.scans == 1
+    assert (cache.reads, cache.events_read) == (1, 2)
     assert all(f is figures[0] for f in figures)
 
 
-async def test_an_unreadable_event_is_refused_every_time_and_nothing_is_kept(
+async def test_an_unreadable_event_is_refused_every_time_and_nothing_half_read_is_kept(
     event_store: EventStore, app_pool: asyncpg.Pool
 ) -> None:
-    cache = AnalyticsCache()
-    await event_store.append("product-atlas", 0, [new_event(1, type="StageEntered")])
+    cache = AnalyticsCache(batch_size=2)
+    await event_store.append("product-atlas", 0, [new_event(1), new_event(2), new_event(3)])
+    await event_store.append("product-atlas", 3, [new_event(4, type="StageEntered")])
 
     for _ in range(2):
         with pytest.raises(UnreadableEvent) as refused:
             await cache.current(app_pool, T0)
-        assert refused.value.position == 1
-    assert cache.scans == 0
+        assert refused.value.position == 4
+    assert (cache.reads, cache.events_read) == (0, 0)

@@ -146,24 +146,33 @@ async def test_figures_from_the_trail_say_why_when_it_cannot_be_read_and_the_res
     assert table(page, "portfolio-kills-table") == [["discovery", "1"], ["planning", "1"]]
 
 
-async def test_the_trail_is_scanned_again_only_after_a_new_event(web: WebHarness) -> None:
+async def test_the_trail_is_read_again_only_after_a_new_event_and_only_what_is_new(
+    web: WebHarness,
+) -> None:
     portfolio = await known_portfolio(web.services.events, web.playbook)
     await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"))
     cache = web.app.state.web.analytics
+    log = web.services.audit_pool
+    assert log is not None
+    everything = int(await log.fetchval("SELECT count(*) FROM public.events"))
 
     await board(web)
     await board(web)
     await board(web)
-    assert cache.scans == 1
+    assert (cache.reads, cache.events_read) == (1, everything)
 
+    eve_before = await web.services.events.stream_version("product-eve")
     await portfolio.go("eve", day(7))
+    eve_new = await web.services.events.stream_version("product-eve") - eve_before
     page = await board(web)
-    assert cache.scans == 2
+    assert (cache.reads, cache.events_read) == (2, everything + eve_new)
     assert table(page, "portfolio-first-pass-table")[0] == ["discovery", "4", "6", "67%"]
     assert table(page, "portfolio-time-table")[0] == ["discovery", "6", "2.0 d", "5.0 d"]
 
     await board(web)
-    assert cache.scans == 2
+    assert cache.reads == 2
+    kept = await cache.current(log, web.clock.now)
+    assert kept == await portfolio_analytics(log, None, web.clock.now)  # as a full read says
 
 
 async def test_a_decision_that_ends_no_stay_still_refreshes_the_first_pass_rate(
