@@ -10,9 +10,9 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from api.errors import error_response, install_error_handlers
+from api.errors import error_response, install_error_handlers, unavailable_response
 from api.operations import install_operations
 from api.routes import (
     admin,
@@ -29,7 +29,6 @@ from api.services import ApiServices
 from api.web import install_web
 
 log = structlog.get_logger("lifecycle.api")
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
 def create_app(
@@ -82,10 +81,9 @@ def create_app(
         try:
             return await call_next(request)
         except RPCError as error:
-            if error.status in _UNAVAILABLE:
-                return error_response(
-                    503, "service.unavailable", "the workflow service is unavailable; retry"
-                )
+            answer = unavailable_response(error)
+            if answer is not None:
+                return answer
             log.exception("request.failed", path=request.url.path, method=request.method)
             return error_response(500, "internal.error", "the request failed; it was logged")
         except Exception:

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.refusals import CommandRefused, RefusalKind
 
@@ -63,6 +64,34 @@ def error_response(
         error=ErrorDetail(status=status, rule=rule, message=message, fields=fields or [])
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+# What the workflow service answers when it is away, or when a product has more commands in
+# flight than the server admits and they did not get their turn within the client's patience.
+_AWAY = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+_BUSY = {RPCStatusCode.RESOURCE_EXHAUSTED}
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(error: RPCError) -> tuple[str, str] | None:
+    """(rule, message) for an RPC error that means "retry later, nothing was changed"; None
+    for any other, which is a bug to log."""
+    if error.status in _AWAY:
+        return "service.unavailable", "the workflow service is unavailable; nothing was changed"
+    if error.status in _BUSY:
+        return (
+            "product.busy",
+            "the product has too many commands in flight to take this one now; nothing was "
+            "changed; retry in a few seconds (with the same Idempotency-Key, if you sent one)",
+        )
+    return None
+
+
+def unavailable_response(error: RPCError) -> JSONResponse | None:
+    answer = unavailable(error)
+    if answer is None:
+        return None
+    return error_response(503, *answer, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _log_security(request: Request, status: int, rule: str, message: str) -> None:

@@ -8,14 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.commands import GateOutcome, Verdict
 from domain.gate_evaluation import GateEvaluation
-from domain.identity import DisplayName, Key, ProductId, RoleName, Subject
+from domain.identity import DisplayName, Key, ProductId, Reason, RoleName, Subject, Title
 from domain.stages import Stage
 from domain.state import GateCondition, GateReview, MetricReading, StageVisit
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(max_length=2000)]
-RequiredText = Annotated[str, Field(min_length=1, max_length=2000)]
+# The domain's own text types, so a request the domain would refuse fails validation here,
+# naming the field, instead of inside a handler.
+ShortText = Title
+LongText = Reason
+RequiredText = Annotated[Reason, Field(min_length=1)]
 
 
 class _Input(BaseModel):

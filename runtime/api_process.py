@@ -38,11 +38,16 @@ async def run_api(
         runtime=temporal_runtime(settings, serve_metrics=False),
         interceptors=temporal_interceptors(provider),
     )
-    await require_search_attributes(client, settings.temporal_namespace)
+    if settings.search_attributes:
+        await require_search_attributes(client, settings.temporal_namespace)
     pool = await open_app_pool(settings, database_url)
     try:
         api = build_api(
-            settings, client, pool, publish_search_attributes=True, tracer_provider=provider
+            settings,
+            client,
+            pool,
+            publish_search_attributes=settings.search_attributes,
+            tracer_provider=provider,
         )
         await serve(api.app, settings.api_host, settings.api_port, stop)
     finally:

@@ -147,3 +147,5 @@ def configure_logging(
     root.setLevel(level.upper())
     # uvicorn's access log would be a second line per request; api.request_log writes the one.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request's URL at INFO; a webhook URL may carry a token in its query.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

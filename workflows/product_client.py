@@ -67,13 +67,17 @@ _UPDATE_FOR: dict[type[Any], Any] = {
 }
 
 
+# Seconds a command waits its turn on a busy product before the caller hears so.
+DEFAULT_BUSY_PATIENCE = 30.0
+
+
 class ProductLifecycleClient:
     def __init__(
         self,
         client: Client,
         task_queue: str,
         *,
-        busy_patience: float = 30.0,
+        busy_patience: float = DEFAULT_BUSY_PATIENCE,
         publish_search_attributes: bool = False,
         history_bound: int = HISTORY_BOUND,
     ) -> None:

@@ -69,6 +69,11 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     maximum_attempts=8,
 )
+# An append takes milliseconds; an attempt lost with a killed worker (or a completion lost with
+# a restarting server) is retried after this, while the product's other commands wait behind
+# it: kept short so they get their turn within the API's patience. A retry of an append that
+# did land is recognised by its event ids and stores nothing twice.
+APPEND_ATTEMPT_TIMEOUT = timedelta(seconds=10)
 APPEND_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
@@ -342,6 +347,6 @@ class ProductLifecycleWorkflow(CommandUpdates, PlaybookUpdates):
                 correlation=correlation,
             ),
             result_type=AppendEventsResult,
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=APPEND_ATTEMPT_TIMEOUT,
             retry_policy=APPEND_RETRY,
         )

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.auth import Caller, Services
 from api.errors import ApiRefusal, ErrorBody
+from api.idempotency import IdempotencyKey, update_id_for
 from api.schemas import CommandResult, EventSummary
 from api.services import ApiServices
 from domain.commands import Command, PlanLaunch, ProposeSunset, RecordExperiment, SetLaunchGoal
@@ -28,8 +29,11 @@ REFUSALS: dict[int | str, dict[str, object]] = {
 Text = Annotated[str, Field(max_length=2000)]
 
 
-async def _send(services: ApiServices, product_id: str, command: Command) -> CommandResult:
-    receipt = await services.products.execute(product_id, command)
+async def _send(
+    services: ApiServices, product_id: str, command: Command, idempotency_key: str | None
+) -> CommandResult:
+    update_id = update_id_for(command.actor.subject, product_id, idempotency_key)
+    receipt = await services.products.execute(product_id, command, update_id=update_id)
     return CommandResult(
         product_id=receipt.product_id,
         stage=receipt.stage,
@@ -159,15 +163,25 @@ async def show_plans(product_id: ProductIdPath, caller: Caller, services: Servic
 
 @router.post("/products/{product_id}/launch/date", responses=REFUSALS)
 async def plan_launch(
-    product_id: ProductIdPath, body: LaunchDateRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: LaunchDateRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Set or move the planned launch date; every GTM due date moves with it."""
-    return await _send(services, product_id, PlanLaunch(actor=caller, launch_at=body.launch_at))
+    return await _send(
+        services, product_id, PlanLaunch(actor=caller, launch_at=body.launch_at), idempotency_key
+    )
 
 
 @router.post("/products/{product_id}/launch/goals", responses=REFUSALS)
 async def set_launch_goal(
-    product_id: ProductIdPath, body: LaunchGoalRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: LaunchGoalRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """A target growth is measured against; setting one again for a metric replaces it."""
     command = SetLaunchGoal(
@@ -178,12 +192,16 @@ async def set_launch_goal(
         target=body.target,
         due_by=body.due_by,
     )
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/experiments", responses=REFUSALS)
 async def record_experiment(
-    product_id: ProductIdPath, body: ExperimentRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: ExperimentRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     command = RecordExperiment(
         actor=caller,
@@ -192,12 +210,16 @@ async def record_experiment(
         result=body.result,
         decision=body.decision,
     )
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/sunset", responses=REFUSALS)
 async def propose_sunset(
-    product_id: ProductIdPath, body: SunsetRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: SunsetRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Propose the sunset plan the gate into sunset is decided on."""
     command = ProposeSunset(
@@ -207,4 +229,4 @@ async def propose_sunset(
         communication_plan=body.communication_plan,
         transition_plan=body.transition_plan,
     )
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)

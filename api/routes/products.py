@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import Caller, Services, require_role
 from api.errors import ApiRefusal, ErrorBody
+from api.idempotency import IdempotencyKey, update_id_for
 from api.routes.trail import AsOf, TrailParams, portfolio_as_of, product_trail, view_as_of
 from api.schemas import (
     ChecklistRequest,
@@ -67,8 +68,11 @@ def _result(receipt: CommandReceipt) -> CommandResult:
     )
 
 
-async def _send(services: ApiServices, product_id: str, command: Command) -> CommandResult:
-    return _result(await services.products.execute(product_id, command))
+async def _send(
+    services: ApiServices, product_id: str, command: Command, idempotency_key: str | None
+) -> CommandResult:
+    update_id = update_id_for(command.actor.subject, product_id, idempotency_key)
+    return _result(await services.products.execute(product_id, command, update_id=update_id))
 
 
 @router.post("/products", status_code=201, responses=REFUSALS)
@@ -209,7 +213,11 @@ async def show_product(
 
 @router.post("/products/{product_id}/evidence", responses=REFUSALS)
 async def submit_evidence(
-    product_id: ProductIdPath, body: EvidenceRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: EvidenceRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     command = SubmitEvidence(
         actor=caller,
@@ -218,7 +226,7 @@ async def submit_evidence(
         uri=body.uri,
         summary=body.summary,
     )
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/checklist/{item}", responses=REFUSALS)
@@ -228,6 +236,7 @@ async def checklist_item(
     body: ChecklistRequest,
     caller: Caller,
     services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Tick an item (`done`) or reopen it with a reason (`reopen`)."""
     command: Command
@@ -235,12 +244,16 @@ async def checklist_item(
         command = CompleteChecklistItem(actor=caller, item=item, note=body.note)
     else:
         command = ReopenChecklistItem(actor=caller, item=item, reason=body.note)
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/metrics", responses=REFUSALS)
 async def record_metric(
-    product_id: ProductIdPath, body: MetricRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: MetricRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     command = RecordMetric(
         actor=caller,
@@ -249,20 +262,30 @@ async def record_metric(
         source=body.source,
         observed_at=body.observed_at,
     )
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/gate/review", responses=REFUSALS)
 async def request_review(
-    product_id: ProductIdPath, body: ReviewRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: ReviewRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Ask the gate's approvers to sign; starts a new review round."""
-    return await _send(services, product_id, RequestGateReview(actor=caller, note=body.note))
+    return await _send(
+        services, product_id, RequestGateReview(actor=caller, note=body.note), idempotency_key
+    )
 
 
 @router.post("/products/{product_id}/gate/signoffs", responses=REFUSALS)
 async def sign_off(
-    product_id: ProductIdPath, body: SignOffRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: SignOffRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Approve, reject or mark as reviewed the open review, in one of your roles, or for
     someone away under their delegation to you (`on_behalf_of`)."""
@@ -279,7 +302,7 @@ async def sign_off(
     command = GiveSignOff(
         actor=caller, role=role, verdict=body.verdict, reason=body.reason, delegation=delegation
     )
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 async def _delegation(
@@ -311,10 +334,16 @@ async def _delegation(
 
 @router.post("/products/{product_id}/gate/signoffs/revoke", responses=REFUSALS)
 async def revoke_sign_off(
-    product_id: ProductIdPath, body: RevokeSignOffRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: RevokeSignOffRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Withdraw your sign-off (and any you gave for others) while the gate is undecided."""
-    return await _send(services, product_id, RevokeSignOff(actor=caller, reason=body.reason))
+    return await _send(
+        services, product_id, RevokeSignOff(actor=caller, reason=body.reason), idempotency_key
+    )
 
 
 async def _only_role_for_gate(services: ApiServices, product_id: str, caller: Actor) -> str:
@@ -337,7 +366,11 @@ async def _only_role_for_gate(services: ApiServices, product_id: str, caller: Ac
 
 @router.post("/products/{product_id}/gate/decision", responses=REFUSALS)
 async def decide_gate(
-    product_id: ProductIdPath, body: DecisionRequest, caller: Caller, services: Services
+    product_id: ProductIdPath,
+    body: DecisionRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Go, Conditional Go (with `conditions`), Kill, Hold, Resume or Recycle (with
     `recycle_to`), with a reason, by a holder of one of the gate's decider roles."""
@@ -348,7 +381,7 @@ async def decide_gate(
         conditions=tuple(body.conditions),
         recycle_to=body.recycle_to,
     )
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/conditions/{condition_id}", responses=REFUSALS)
@@ -358,10 +391,11 @@ async def meet_condition(
     body: ConditionMetRequest,
     caller: Caller,
     services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Record a condition of a Conditional Go as met (the product owner)."""
     command = MeetCondition(actor=caller, condition_id=condition_id, note=body.note)
-    return await _send(services, product_id, command)
+    return await _send(services, product_id, command, idempotency_key)
 
 
 @router.get("/products/{product_id}/events", responses=REFUSALS)

@@ -70,7 +70,10 @@ def trail_query(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     since: Annotated[datetime | None, Query(description="Recorded at or after (UTC).")] = None,
     until: Annotated[datetime | None, Query(description="Recorded at or before (UTC).")] = None,
-    actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    # No control characters: Postgres text cannot hold NUL, and no subject contains any.
+    actor: Annotated[
+        str | None, Query(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = None,
     event_type: Annotated[
         list[str] | None,
         Query(alias="type", max_length=32, description="Event type(s); repeat or comma-separate."),

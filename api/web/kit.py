@@ -20,10 +20,10 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.types import Scope
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from api.auth import authenticated_actor
-from api.errors import STATUS_FOR_KIND, ApiRefusal, error_response
+from api.errors import STATUS_FOR_KIND, ApiRefusal, error_response, unavailable
 from api.services import ApiServices
 from api.web import views
 from api.web.origin import public_origin, same_origin
@@ -38,7 +38,6 @@ from store.trail_analytics import AnalyticsCache
 log = structlog.get_logger("lifecycle.web")
 HERE = Path(__file__).parent
 PRODUCT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 _PAGE_SIZE = 1000
 
 
@@ -145,7 +144,8 @@ class WebRoute(APIRoute):
             try:
                 response = await original(request)
             except RPCError as error:
-                if error.status not in _UNAVAILABLE:
+                answer = unavailable(error)
+                if answer is None:
                     raise
                 web = web_of(request)
                 response = web.problem(
@@ -153,7 +153,7 @@ class WebRoute(APIRoute):
                     web.codec.read(request),
                     503,
                     "Temporarily unavailable",
-                    "The workflow service is unavailable. Nothing was changed; try again.",
+                    f"{answer[1].capitalize()}. Try again in a moment.",
                 )
             except ProjectionError as error:
                 response = _stalled(request, error)

@@ -65,7 +65,7 @@ def dev(
         settings = settings.model_copy(update={"data_dir": data_dir})
     if api_port is not None:
         settings = settings.model_copy(update={"api_port": api_port})
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format)
 
     def announce(info: DevStackInfo) -> None:
         facts = (

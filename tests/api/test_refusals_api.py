@@ -361,3 +361,35 @@ async def test_a_person_sees_their_own_tokens_and_user_but_not_others(api: ApiHa
     assert [t["subject"] for t in tokens.json()] == ["team/alice"]
     assert me.json()["subject"] == "team/alice"
     refusal(other, 403, "auth.role_required")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Atlas\u0000"}, "name"),
+        ({"name": "Atlas", "description": "bell \u0007"}, "description"),
+        ({"name": "Two\nlines"}, "name"),
+    ],
+)
+async def test_control_characters_in_a_name_or_text_are_refused_naming_the_field(
+    api: ApiHarness, people: People, product_id: str, body: dict[str, Any], field: str
+) -> None:
+    response = await api.http.post(
+        "/products", json={"id": product_id, **body}, headers=await people.headers(OWNER)
+    )
+
+    assert response.status_code == 422, response.text
+    fields = response.json()["error"]["fields"]
+    assert any(field in f["location"] and "control characters" in f["message"] for f in fields)
+
+
+async def test_a_description_may_break_lines(
+    api: ApiHarness, people: People, product_id: str
+) -> None:
+    response = await api.http.post(
+        "/products",
+        json={"id": product_id, "name": "Atlas", "description": "Search.\n\tFor everyone."},
+        headers=await people.headers(OWNER),
+    )
+
+    assert response.status_code == 201, response.text

@@ -116,6 +116,8 @@ async def test_the_portfolio_trail_filters_by_actor_gate_type_and_time_and_pages
         ("limit=501", "limit"),
         ("after=-1", "after"),
         ("product=Not_A_Product", "product"),
+        ("actor=ada%00", "actor"),
+        ("actor=%1B%5B31m", "actor"),
     ],
 )
 async def test_bad_filter_values_are_refused_naming_the_parameter(

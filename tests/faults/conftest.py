@@ -17,15 +17,16 @@ from temporalio.client import Client
 
 from tests.support.processes import ProcessGroup, TemporalDevServer
 from worker import connect_temporal
-from workflows.product_client import ProductLifecycleClient
+from workflows.product_client import DEFAULT_BUSY_PATIENCE, ProductLifecycleClient
 from workflows.visibility import require_search_attributes
 
 # How long a client keeps retrying while the server refuses a command (busy, unreachable, or
-# the per-workflow limit of in-flight updates). The API's default is 30 s, which is shorter than
-# recovery from a killed worker (the append activity's 30 s start-to-close timeout runs out
-# first): then a few callers beyond Temporal's 10 in-flight updates on one product are refused
-# with the server's limit. Here the client waits long enough to see every call's real outcome.
-CLIENT_PATIENCE = 90.0
+# the per-workflow limit of in-flight updates). Recovering from a killed worker takes the new
+# worker's start, the lost workflow task's and append attempt's timeouts: longer, at times,
+# than the API's patience (DEFAULT_BUSY_PATIENCE). An API caller then gets a 503
+# `product.busy` with Retry-After and retries with its Idempotency-Key; here the client simply
+# waits long enough to see every call's real outcome.
+CLIENT_PATIENCE = 3 * DEFAULT_BUSY_PATIENCE
 
 
 def pytest_configure(config: pytest.Config) -> None:

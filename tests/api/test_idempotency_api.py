@@ -1,0 +1,115 @@
+"""A client that lost an answer sends the command again with its Idempotency-Key and gets the
+first answer back; the command is applied once. And when the workflow service cannot take a
+command now, the answer says so with a 503 and a Retry-After, never a 500."""
+
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import unavailable_response
+from tests.api.conftest import ApiHarness
+from tests.api.http_journey import People
+from tests.support.journey import OWNER, register
+from tests.support.playbook_versions import V1
+from workflows.contracts import stream_id_for
+from workflows.product_client import ProductLifecycleClient
+
+EVIDENCE = {"requirement": "customer-interview", "title": "Call with Acme"}
+
+
+@pytest.fixture
+def people(api: ApiHarness) -> People:
+    return People(api)
+
+
+async def evidence_titles(api: ApiHarness, product_id: str) -> list[str]:
+    stored = await api.services.events.read_stream(stream_id_for(product_id))
+    return [e.data["title"] for e in stored if e.type == "EvidenceSubmitted"]
+
+
+async def test_a_command_sent_twice_with_one_key_is_applied_once_and_answered_alike(
+    api: ApiHarness, people: People, products: ProductLifecycleClient, product_id: str
+) -> None:
+    await products.register(register(product_id, V1))
+    owner = {**await people.headers(OWNER), "Idempotency-Key": "interview-acme-1"}
+
+    first = await api.http.post(f"/products/{product_id}/evidence", json=EVIDENCE, headers=owner)
+    again = await api.http.post(f"/products/{product_id}/evidence", json=EVIDENCE, headers=owner)
+
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert await evidence_titles(api, product_id) == ["Call with Acme"]
+
+
+async def test_without_a_key_or_with_another_key_each_request_is_a_new_command(
+    api: ApiHarness, people: People, products: ProductLifecycleClient, product_id: str
+) -> None:
+    await products.register(register(product_id, V1))
+    owner = await people.headers(OWNER)
+
+    for headers in (
+        owner,
+        owner,
+        {**owner, "Idempotency-Key": "a"},
+        {**owner, "Idempotency-Key": "b"},
+    ):
+        response = await api.http.post(
+            f"/products/{product_id}/evidence", json=EVIDENCE, headers=headers
+        )
+        assert response.status_code == 200, response.text
+
+    assert len(await evidence_titles(api, product_id)) == 4
+
+
+async def test_two_people_using_the_same_key_do_not_answer_each_other(
+    api: ApiHarness, people: People, products: ProductLifecycleClient, product_id: str
+) -> None:
+    await products.register(register(product_id, V1))
+    ada = {**await people.headers(OWNER), "Idempotency-Key": "k-1"}
+    colleague = {**await api.person("bob", ["product-manager"]), "Idempotency-Key": "k-1"}
+
+    first = await api.http.post(f"/products/{product_id}/evidence", json=EVIDENCE, headers=ada)
+    second = await api.http.post(
+        f"/products/{product_id}/evidence", json=EVIDENCE, headers=colleague
+    )
+
+    assert first.status_code == second.status_code == 200
+    assert second.json()["version"] == first.json()["version"] + 1
+
+
+@pytest.mark.parametrize("key", ["has space", "", "x" * 201])
+async def test_a_malformed_key_is_refused_naming_the_header(
+    api: ApiHarness, people: People, product_id: str, key: str
+) -> None:
+    headers = {**await people.headers(OWNER), "Idempotency-Key": key}
+
+    response = await api.http.post(
+        f"/products/{product_id}/evidence", json=EVIDENCE, headers=headers
+    )
+
+    assert response.status_code == 422, response.text
+    assert "Idempotency-Key" in response.text
+
+
+@pytest.mark.parametrize(
+    ("status", "rule"),
+    [
+        (RPCStatusCode.RESOURCE_EXHAUSTED, "product.busy"),
+        (RPCStatusCode.UNAVAILABLE, "service.unavailable"),
+        (RPCStatusCode.DEADLINE_EXCEEDED, "service.unavailable"),
+    ],
+)
+def test_a_busy_or_absent_workflow_service_is_a_503_to_retry(
+    status: RPCStatusCode, rule: str
+) -> None:
+    response = unavailable_response(RPCError("the server said so", status, b""))
+
+    assert response is not None
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert rule.encode() in response.body
+    assert b"nothing was changed" in response.body
+
+
+def test_any_other_rpc_failure_is_not_passed_off_as_a_503() -> None:
+    assert unavailable_response(RPCError("bug", RPCStatusCode.INVALID_ARGUMENT, b"")) is None
