@@ -1,10 +1,10 @@
 """What every engine benchmark shares: real servers in a temporary folder, workers, a product
 journey computed once from the domain, percentiles, machine details and table printing.
 
-Each benchmark runs its own embedded Postgres and its own Temporal dev server (SQLite file, the
-same as `lifecycle dev`) on free ports, so nothing outside the run is touched and nothing is
-downloaded. The bare baselines run on the same servers in the same run, which is what makes the
-ratios meaningful on a noisy machine.
+Each benchmark runs its own embedded Postgres and its own Temporal dev server (in memory, or
+in a SQLite file as `lifecycle dev` keeps it) on free ports, so nothing outside the run is
+touched and nothing is downloaded. The bare baselines run on the same servers in the same
+run, which is what makes the ratios meaningful on a noisy machine.
 """
 
 from __future__ import annotations
