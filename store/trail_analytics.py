@@ -295,8 +295,9 @@ class AnalyticsCache:
     way the product projection follows the log from its checkpoint; figures kept under a head
     always include every event up to it (the head is read before the log is).
 
-    An event the domain cannot read raises ``UnreadableEvent`` and the cache forgets all it
-    held, so the next read starts over rather than build on a half-folded batch.
+    An event the domain cannot read raises ``UnreadableEvent``; then, as on any failed read,
+    the cache forgets all it held, so the next read starts over rather than build on a
+    half-folded batch.
 
     Only figures that do not move with the clock should be read from here (finished-stay
     spreads, first-pass rates, approval latencies, kills): current stays in ``products`` run
@@ -331,7 +332,10 @@ class AnalyticsCache:
                 after, added, latest = await _fold_log(
                     pool, self._tally, None, self._after, self._batch_size
                 )
-            except UnreadableEvent:
+            except BaseException:
+                # Half a batch may be in the tally and the position it reached is not kept:
+                # whatever stopped the read (an unreadable event, the database going away, the
+                # page load cancelled), folding on from here would count events twice.
                 self._forget()
                 raise
             self.reads += 1

@@ -2,12 +2,15 @@
 whose every stay and decision is known (see ``portfolio_story``), read from the charts' text
 equivalents; its empty states; and the trail scanned again only when the log has grown."""
 
+import asyncio
 import uuid
 from html.parser import HTMLParser
 
+import asyncpg
+
 from domain.commands import GateOutcome
 from store.events import NewEvent
-from store.trail_analytics import portfolio_analytics
+from store.trail_analytics import AnalyticsCache, portfolio_analytics
 from tests.support.journey import register
 from tests.web.conftest import WebHarness
 from tests.web.portfolio_story import day, known_portfolio
@@ -210,3 +213,30 @@ async def test_an_event_the_read_model_cannot_fold_is_named_on_a_stalled_page_no
     assert "Read model stalled" in page.text
     assert f"the event at position {appended.last_position} (product-ghost)" in page.text
     assert page.headers["content-security-policy"]
+
+
+async def test_a_read_cancelled_halfway_counts_no_event_twice_afterwards(web: WebHarness) -> None:
+    """A page load can be cancelled (the browser went away) while the cache folds new events
+    one small batch at a time; the next read must still equal a full read of the log."""
+    await known_portfolio(web.services.events, web.playbook)
+    log = web.services.audit_pool
+    assert log is not None
+    cache = AnalyticsCache(batch_size=1)
+    batches = 0
+
+    def cancel_at_the_fifth_batch(query: asyncpg.connection.LoggedQuery) -> None:
+        nonlocal batches
+        if "stream_id LIKE" in query.query:
+            batches += 1
+            if batches == 5:
+                reading.cancel()
+
+    async with log.acquire() as connection:
+        connection.add_query_logger(cancel_at_the_fifth_batch)
+        reading = asyncio.create_task(cache.current(connection, day(10)))
+        await asyncio.gather(reading, return_exceptions=True)
+        connection.remove_query_logger(cancel_at_the_fifth_batch)
+    assert reading.cancelled()
+    assert 5 <= batches < int(await log.fetchval("SELECT count(*) FROM public.events"))
+
+    assert await cache.current(log, day(10)) == await portfolio_analytics(log, None, day(10))
