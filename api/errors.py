@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.refusals import CommandRefused, RefusalKind
+from store.projections import ProjectionError
 
 log = structlog.get_logger("lifecycle.api")
 
@@ -123,6 +124,19 @@ def install_error_handlers(app: FastAPI) -> None:
         _log_security(request, refusal.status, refusal.rule, refusal.message)
         return error_response(
             refusal.status, refusal.rule, refusal.message, headers=refusal.headers
+        )
+
+    @app.exception_handler(ProjectionError)
+    async def _stalled(request: Request, error: ProjectionError) -> JSONResponse:
+        """The read model stopped at an event it cannot fold: the operators must look, the
+        client can only wait. The log itself is intact; commands still work."""
+        log.error("projection.stalled", position=error.position, stream_id=error.stream_id)
+        return error_response(
+            503,
+            "projection.stalled",
+            f"the portfolio read model is stopped at event {error.position} "
+            f"({error.stream_id}): {error.problem}; the operators have been told",
+            headers={"Retry-After": "60"},
         )
 
     @app.exception_handler(RequestValidationError)
