@@ -20,7 +20,7 @@ from domain.state import ProductState
 from store.projections import PRODUCT_STREAM_PREFIX, ProductStatus, ProductSummary
 from store.trail import UnreadableEvent, stream_of
 
-__all__ = ["board_as_of", "product_as_of", "summary_of"]
+__all__ = ["board_as_of", "product_as_of", "states_as_of", "summary_of"]
 
 _PRODUCT = """
 SELECT position, data::text AS data FROM public.events
@@ -60,6 +60,20 @@ async def board_as_of(
     pool: asyncpg.Pool | asyncpg.Connection, instant: datetime
 ) -> list[ProductSummary]:
     """Every product registered by ``instant``, as it stood then, ordered by product id."""
+    return [summary_of(state, last) for state, last in await _portfolio_at(pool, instant)]
+
+
+async def states_as_of(
+    pool: asyncpg.Pool | asyncpg.Connection, instant: datetime
+) -> list[ProductState]:
+    """Every product registered by ``instant``, its whole state as it stood then."""
+    return [state for state, _ in await _portfolio_at(pool, instant)]
+
+
+async def _portfolio_at(
+    pool: asyncpg.Pool | asyncpg.Connection, instant: datetime
+) -> list[tuple[ProductState, int]]:
+    """(state, position of its last event) per registered product, ordered by product id."""
     states: dict[str, ProductState] = {}
     last: dict[str, int] = {}
     after = 0
@@ -73,9 +87,7 @@ async def board_as_of(
             break
         after = rows[-1]["position"]
     return [
-        summary_of(states[stream], last[stream])
-        for stream in sorted(states)
-        if states[stream].is_registered
+        (states[stream], last[stream]) for stream in sorted(states) if states[stream].is_registered
     ]
 
 
