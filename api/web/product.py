@@ -1,5 +1,7 @@
 """The product page and its forms: evidence, checklist, metrics, review, sign-offs (and revoking
-one's own), decision, and meeting a Conditional Go's conditions.
+one's own), decision, and meeting a Conditional Go's conditions; its launch, growth and sunset
+plans; its decision trail, filtered and paged; and, with `?as_of=`, the product as it stood at
+a past instant, read-only.
 
 A refused form comes back as the same page with the rule's message next to that form (the
 `refused_at` slot); a refusal for a form the page does not show goes at the top.
@@ -44,13 +46,16 @@ from api.web.kit import (
     text,
     web_of,
 )
+from api.web.product_plans import plans_of
+from api.web.product_query import EMPTY_TRAIL, PageQuery, page_query, past_state
 from api.web.session import WebSession
-from api.web.trail import BadCursor, cursors, trail_page
+from api.web.trail import BadCursor, BadFilter, cursors, page_link, parse_instant, trail_page
 from domain.commands import GateOutcome
 from domain.gate_evaluation import evaluate_current_gate
 from domain.identity import Actor
 from domain.stages import LIFECYCLE_PATH
 from domain.state import ProductState
+from store.trail import EVENT_TYPES
 from workflows.contracts import stream_id_for
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -63,13 +68,19 @@ async def product_page(
     product_id: str,
     refusal: Refusal | None = None,
     form_name: str = "",
-    before: int | None = None,
-    after: int | None = None,
+    query: PageQuery | None = None,
 ) -> Response:
     web = web_of(request)
     services = services_of(request)
+    query = query or PageQuery()
+    as_of = query.as_of
     state = None
-    if PRODUCT_ID.match(product_id):
+    if PRODUCT_ID.match(product_id) and as_of is not None:
+        past = await past_state(request, session, person, product_id, as_of)
+        if isinstance(past, Response):
+            return past
+        state = past
+    elif PRODUCT_ID.match(product_id):
         await services.projection.catch_up()
         state = await services.projection.get_state(product_id)
     if state is None or not state.is_registered or state.stage is None:
@@ -81,16 +92,28 @@ async def product_page(
             f"No product '{product_id}' is registered.",
             person,
         )
-    now = services.clock()
+    now = as_of or services.clock()
     evaluation = evaluate_current_gate(state)
     gate = state.current_gate()
     progress = state.progress
     review = progress.review if progress else None
-    trail = await trail_page(
-        services.events, stream_id_for(product_id), before=before, after=after, size=web.trail_size
+    flt = query.filters.flt
+    if as_of is not None and (flt.until is None or flt.until > as_of):
+        flt = flt.model_copy(update={"until": as_of})
+    trail = (
+        EMPTY_TRAIL
+        if query.filter_problem
+        else await trail_page(
+            services.events,
+            stream_id_for(product_id),
+            before=query.before,
+            after=query.after,
+            size=web.trail_size,
+            flt=flt,
+        )
     )
     delegations = []
-    if services.delegations is not None and gate is not None:
+    if services.delegations is not None and gate is not None and as_of is None:
         asked = {r.role for r in gate.sign_offs}
         delegations = [
             d
@@ -106,12 +129,14 @@ async def product_page(
     metric_keys = [t.metric for t in gate.metrics] if gate else []
     metric_keys += [m.key for m in playbook.metrics if m.key not in metric_keys]
     current = LIFECYCLE_PATH.index(state.stage) if state.stage in LIFECYCLE_PATH else 0
-    status = refusal.status if refusal else 200
+    status = refusal.status if refusal else (400 if query.filter_problem else 200)
     mine = [s for s in review.sign_offs if s.signer.subject == person.subject] if review else []
-    is_owner = person.subject == state.owner
+    is_owner = person.subject == state.owner and as_of is None
     may_decide = bool(gate and any(person.holds(r) for r in gate.decider_roles))
+    may_decide = may_decide and as_of is None
     slots = inline_slots(state, has_review=review is not None, revocable=bool(mine))
     slots |= {"decision"} if may_decide else set()
+    kept = query.kept()
     return web.render(
         request,
         session,
@@ -132,12 +157,22 @@ async def product_page(
             "sign_roles": [r.role for r in gate.sign_offs if person.holds(r.role)] if gate else [],
             "delegations": delegations,
             "may_decide": may_decide,
-            "my_sign_offs": mine,
+            "my_sign_offs": mine if as_of is None else [],
             "is_owner": is_owner,
             "outcomes": [o.value for o in GateOutcome],
             "recycle_stages": [s.value for s in LIFECYCLE_PATH[: current + 1]],
             "conditions": list(state.conditions),
+            "plans": plans_of(state, now),
             "trail": trail,
+            "trail_links": {
+                "newer": page_link(kept, after=trail.newer) if trail.newer else "",
+                "older": page_link(kept, before=trail.older) if trail.older else "",
+                "latest": page_link(kept),
+            },
+            "filters": query.filters.raw,
+            "filter_problem": query.filter_problem,
+            "event_types": sorted(EVENT_TYPES),
+            "as_of": as_of,
             "refusal": refusal,
             "refused_at": form_name if form_name in slots else "",
             "now": now,
@@ -165,12 +200,22 @@ async def show_product(request: Request, product_id: str) -> Response:
     person = await signed_in(request, session)
     if person is None:
         return sign_in_first(request, session)
-    query = request.query_params
+    params = request.query_params
     try:
-        before, after = cursors(query.get("before"), query.get("after"))
+        before, after = cursors(params.get("before"), params.get("after"))
     except BadCursor as bad:
         return web.problem(request, session, 400, "Bad page link", str(bad), person)
-    return await product_page(request, session, person, product_id, before=before, after=after)
+    as_of = None
+    if params.get("as_of", "").strip():
+        try:
+            as_of = parse_instant("as_of", params["as_of"])
+        except BadFilter as bad:
+            return web.problem(request, session, 400, "Bad instant", str(bad), person)
+        if as_of > services_of(request).clock():
+            message = f"as_of: {views.when(as_of)} has not happened yet; leave it out to see now."
+            return web.problem(request, session, 400, "Bad instant", message, person)
+    query = page_query(params, before, after, as_of)
+    return await product_page(request, session, person, product_id, query=query)
 
 
 ProductAction = Callable[[ApiServices, Actor, str, FormData], Awaitable[object]]
