@@ -2,11 +2,13 @@
 with what is done and overdue, launch goals, the latest KPI review per KPI, and the sunset plan
 with its scheduled communications; a product without any says so."""
 
+import asyncio
 import html
 import re
 from datetime import datetime, timedelta
 
 import httpx
+from playwright.sync_api import Page, expect
 
 from api.web.product_plans import plans_of
 from domain.stages import Stage
@@ -19,6 +21,7 @@ from tests.domain.plans import (
     propose_sunset,
     review_kpis,
 )
+from tests.web.browser import PHONE, fits_the_screen, in_browser, sign_in
 from tests.web.conftest import WebHarness
 
 HTML = {"Accept": "text/html"}
@@ -141,3 +144,27 @@ async def test_a_growth_product_shows_the_latest_kpi_review_per_kpi_on_and_off_t
     assert "1 review held" in words(panel)
     assert "No KPI review held yet" in before_any_review
     assert "0 reviews held; next at the end of the period on" in words(before_any_review)
+
+
+async def test_the_plans_and_the_trail_filter_read_at_phone_width_without_script(
+    web: WebHarness, served: str, product_id: str
+) -> None:
+    registered_at = await product_in(web, product_id, Stage.LAUNCH)
+    await web.services.products.execute(
+        product_id, launch_goal(target=40, due_by=registered_at + timedelta(days=90))
+    )
+    token = await web.token("grace", ["gatekeeper"], "Grace Hopper")
+
+    def scenario(page: Page) -> None:
+        sign_in(page, served, token)
+        page.goto(f"{served}/ui/products/{product_id}")
+        expect(page.locator("#plans tr.gtm-item")).to_have_count(3)
+        expect(page.locator("#plans tr.goal")).to_have_count(1)
+        assert fits_the_screen(page)
+        page.select_option("select[name=type]", "LaunchGoalSet")
+        page.click("form.trail-filters button[type=submit]")
+        expect(page.locator("#timeline li.event")).to_have_count(1)
+        expect(page.locator("#timeline li.event")).to_have_class(re.compile("event-LaunchGoalSet"))
+        assert fits_the_screen(page)
+
+    await asyncio.to_thread(in_browser, "product-plans-phone", scenario, PHONE)
