@@ -9,6 +9,9 @@ Paths (none clashes with the JSON API, which keeps its own):
   POST /ui/products/{id}/evidence | checklist | metrics | review | signoffs | revoke |
        decision | conditions
   GET  /ui/products/{id}?before=P | ?after=P   older / newer pages of the decision trail
+       ...&type=&actor=&since=&until=           the trail filtered (kept on the page links)
+       ?as_of=2026-03-01T12:00Z                 the product as it stood then, read-only
+  GET  /static/product.css
   GET  /static/web.css
 
 Behind a reverse proxy, `serve_pages_at` names the public origin forms come from (see origin.py).
