@@ -173,6 +173,7 @@ async def product_page(
             "filter_problem": query.filter_problem,
             "event_types": sorted(EVENT_TYPES),
             "as_of": as_of,
+            "as_of_text": kept.get("as_of", ""),
             "refusal": refusal,
             "refused_at": form_name if form_name in slots else "",
             "now": now,

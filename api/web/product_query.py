@@ -11,7 +11,14 @@ from fastapi import Request, Response
 from api.web import views
 from api.web.kit import services_of, web_of
 from api.web.session import WebSession
-from api.web.trail import FILTER_FIELDS, BadFilter, TrailFilters, TrailPage, parse_filters
+from api.web.trail import (
+    FILTER_FIELDS,
+    BadFilter,
+    TrailFilters,
+    TrailPage,
+    instant_text,
+    parse_filters,
+)
 from domain.identity import Actor
 from domain.state import ProductState
 from store.trail import UnreadableEvent
@@ -35,7 +42,7 @@ class PageQuery:
         """The query parameters every link within the page carries on."""
         kept = dict(self.filters.raw)
         if self.as_of is not None:
-            kept["as_of"] = self.as_of.isoformat().replace("+00:00", "Z")
+            kept["as_of"] = instant_text(self.as_of)
         return kept
 
 

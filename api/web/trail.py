@@ -45,6 +45,7 @@ class TrailPage:
     newer: int | None  # the `after` cursor of the newer page; None on the latest page
     older: int | None  # the `before` cursor of the older page; None on the first page
     paged: bool  # a cursor was given (the page may not be the latest)
+    instants: list[str] = field(default_factory=list)  # each entry's `as_of` value, in order
 
 
 @dataclass(frozen=True)
@@ -212,4 +213,10 @@ async def trail_page(
         newer=page[-1].position if page and more_newer else None,
         older=page[0].position if page and more_older else None,
         paged=before is not None or after is not None,
+        instants=[instant_text(e.recorded_at) for e in reversed(page)],
     )
+
+
+def instant_text(moment: datetime) -> str:
+    """An instant as an `as_of` value reads best: ISO 8601 in UTC with a Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -83,3 +83,24 @@ async def test_as_of_refuses_an_unreadable_a_future_and_a_too_early_instant(
     assert "has not happened yet" in ahead.text
     assert too_early.status_code == 404
     assert f"No product '{product_id}' was registered as of" in html.unescape(too_early.text)
+
+
+async def test_each_trail_entry_links_to_the_product_as_it_stood_right_after_it(
+    web: WebHarness, product_id: str
+) -> None:
+    await web.product_in_review(product_id)
+    stored = await web.services.events.read_stream(f"product-{product_id}")
+    web.clock.now = stored[-1].recorded_at + timedelta(days=1)
+    await web.sign_in(await web.token("grace", ["gatekeeper"], "Grace Hopper"))
+    url = f"/ui/products/{product_id}"
+
+    now = await web.http.get(url, headers=HTML)
+    links = re.findall(r'<a class="as-of-link" href="([^"]+)"', trail_of(now))
+    oldest = await web.http.get(html.unescape(links[-1]), headers=HTML)
+
+    assert len(links) == len(shown(now))
+    assert oldest.status_code == 200
+    assert 'id="as-of"' in oldest.text
+    assert shown(oldest)[-1] == "ProductRegistered"
+    assert "GateReviewRequested" not in shown(oldest)
+    assert 'name="as_of" value=""' in now.text  # the page offers to go back in time
