@@ -146,7 +146,7 @@ async def test_a_growth_product_shows_the_latest_kpi_review_per_kpi_on_and_off_t
     assert "0 reviews held; next at the end of the period on" in words(before_any_review)
 
 
-async def test_the_plans_and_the_trail_filter_read_at_phone_width_without_script(
+async def test_the_plans_the_trail_filter_and_the_past_read_at_phone_width_without_script(
     web: WebHarness, served: str, product_id: str
 ) -> None:
     registered_at = await product_in(web, product_id, Stage.LAUNCH)
@@ -165,6 +165,11 @@ async def test_the_plans_and_the_trail_filter_read_at_phone_width_without_script
         page.click("form.trail-filters button[type=submit]")
         expect(page.locator("#timeline li.event")).to_have_count(1)
         expect(page.locator("#timeline li.event")).to_have_class(re.compile("event-LaunchGoalSet"))
+        assert fits_the_screen(page)
+        page.locator("#timeline a.as-of-link").click()
+        expect(page.locator("#as-of")).to_contain_text("As of")
+        expect(page.locator("main form[method=post]")).to_have_count(0)
+        expect(page.locator("#plans tr.goal")).to_have_count(1)
         assert fits_the_screen(page)
 
     await asyncio.to_thread(in_browser, "product-plans-phone", scenario, PHONE)
