@@ -5,7 +5,7 @@ at the past), so the page and the API read the same fields the same way."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.kpis import KpiResult
+from domain.kpis import Experiment, KpiResult
 from domain.launch_plan import LaunchGoal
 from domain.rules.growth import next_review_at
 from domain.state import ProductState
@@ -51,6 +51,16 @@ class KpiRow:
 
 
 @dataclass(frozen=True)
+class ExperimentRow:
+    hypothesis: str
+    variants: str
+    result: str
+    decision: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class CommunicationRow:
     title: str
     audience: str
@@ -79,6 +89,7 @@ class PlansView:
     reviews: int  # KPI reviews held so far
     next_review_at: datetime | None
     kpis: list[KpiRow]
+    experiments: list[ExperimentRow]
     sunset: SunsetView | None
 
     @property
@@ -111,6 +122,7 @@ def plans_of(state: ProductState, now: datetime) -> PlansView:
         reviews=state.kpis.reviews,
         next_review_at=next_review_at(state),
         kpis=[_kpi(r) for r in state.kpis.last_results],
+        experiments=[_experiment(e) for e in state.experiments],
         sunset=_sunset(state, now),
     )
 
@@ -134,6 +146,17 @@ def _kpi(result: KpiResult) -> KpiRow:
         label=KPI_STATUS_LABELS.get(result.status, result.status),
         periods_off_target=result.periods_off_target,
         reason=result.reason,
+    )
+
+
+def _experiment(done: Experiment) -> ExperimentRow:
+    return ExperimentRow(
+        hypothesis=done.hypothesis,
+        variants=", ".join(done.variants),
+        result=done.result,
+        decision=done.decision or "",
+        recorded_by=done.recorded_by.display_name,
+        recorded_at=done.recorded_at,
     )
 
 

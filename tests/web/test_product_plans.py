@@ -12,14 +12,19 @@ from playwright.sync_api import Page, expect
 
 from api.web.product_plans import plans_of
 from domain.stages import Stage
-from tests.domain.dsl import measure, register, then, tick
+from tests.domain.dsl import NOW, go, measure, register, then, tick
 from tests.domain.plans import (
     PLANS,
     commands_to,
+    experiment,
     in_growth,
+    in_launch,
+    in_maturity,
     launch_goal,
     propose_sunset,
+    remind_gtm,
     review_kpis,
+    run_sunset,
 )
 from tests.web.browser import PHONE, fits_the_screen, in_browser, sign_in
 from tests.web.conftest import WebHarness
@@ -116,7 +121,7 @@ async def test_a_product_without_plans_says_so_instead_of_showing_empty_tables(
 
     panel = plans_panel(await web.http.get(f"/ui/products/{product_id}", headers=HTML))
 
-    assert "No launch plan, launch goals, KPI reviews or sunset plan yet" in panel
+    assert "No launch plan, launch goals, KPI reviews, experiments or sunset plan yet" in panel
     assert "<table" not in panel
 
 
@@ -173,3 +178,37 @@ async def test_the_plans_the_trail_filter_and_the_past_read_at_phone_width_witho
         assert fits_the_screen(page)
 
     await asyncio.to_thread(in_browser, "product-plans-phone", scenario, PHONE)
+
+
+def test_reminders_sent_communications_gone_out_and_experiments_show_in_the_plans(
+    web: WebHarness,
+) -> None:
+    template = web.app.state.web.templates.env.get_template("product_plans.html")
+    launching = in_launch()
+    assert launching.launch_plan is not None
+    due = launching.launch_plan.launch_at - timedelta(days=14)  # positioning
+    reminded = then(launching, remind_gtm(), now=due)
+    growing = then(in_growth(), experiment(), now=NOW + timedelta(days=1))
+    sunsetting = then(in_maturity(), propose_sunset(NOW + timedelta(days=90)))
+    sunsetting = then(sunsetting, go())
+    announced_at = NOW + timedelta(days=30)
+    sunsetting = then(sunsetting, run_sunset(), now=announced_at)
+
+    launch = html.unescape(template.render(plans=plans_of(reminded, due)))
+    growth = html.unescape(template.render(plans=plans_of(growing, NOW + timedelta(days=1))))
+    sunset = html.unescape(
+        template.render(plans=plans_of(sunsetting, announced_at + timedelta(days=50)))
+    )
+
+    assert [r.split(" UTC ")[-1] for r in rows(launch, "gtm-item")] == [
+        "overdue 1",
+        "open 0",
+        "open 0",
+    ]
+    [tried] = rows(growth, "experiment")
+    assert tried.startswith("a shorter signup lifts activation control, short form")
+    assert "adopt Ada Lovelace" in tried
+    assert [r.split(" UTC ", 1)[1] for r in rows(sunset, "communication")] == [
+        f"sent {announced_at.strftime('%Y-%m-%d %H:%M')} UTC",
+        "due, not sent yet",
+    ]
