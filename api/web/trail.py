@@ -13,7 +13,7 @@ events, so the scan stays short; an unfiltered page reads exactly the events it 
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from api.web import views
@@ -90,7 +90,7 @@ def parse_instant(field_name: str, raw: str, *, end_of_day: bool = False) -> dat
             field_name, f"{text!r} is not an instant; write it like 2026-03-01T12:00Z"
         ) from None
     if len(text) == 10 and end_of_day:
-        moment += timedelta(days=1, microseconds=-1)
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     try:

@@ -81,6 +81,7 @@ async def test_the_trail_filters_by_actor_and_time_range(web: WebHarness, produc
     before_it_began = await web.http.get(
         url, params={"until": (registered_at - timedelta(days=1)).date().isoformat()}, headers=HTML
     )
+    until_the_end_of_time = await web.http.get(url, params={"until": "9999-12-31"}, headers=HTML)
     since_the_last = await web.http.get(
         url, params={"since": last.isoformat(), "until": last.isoformat()}, headers=HTML
     )
@@ -90,6 +91,8 @@ async def test_the_trail_filters_by_actor_and_time_range(web: WebHarness, produc
     assert shown(by_nobody) == []
     assert "No event matches these filters." in by_nobody.text
     assert shown(before_it_began) == []
+    assert until_the_end_of_time.status_code == 200
+    assert shown(until_the_end_of_time) == shown(by_owner)
     assert [e.type for e in stored if e.recorded_at == last] == shown(since_the_last)[::-1]
     assert link(since_the_last, "next") is None
 
