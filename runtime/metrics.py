@@ -7,6 +7,7 @@ Gauges that describe the present (reviews open per stage, dead-letter depth) are
 Postgres when scraped, so every replica reports the same truth.
 """
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -120,7 +121,14 @@ async def refresh_state_gauges(pool: asyncpg.Pool) -> None:
 
 class TimedEventStore(EventStore):
     """The event store, timing each append and observing the domain's timings in what it
-    appended. Metrics never fail an append: a problem observing them is logged and dropped."""
+    appended. Metrics never fail an append: a problem observing them is logged and dropped.
+
+    The domain timings need the product's stream read back, so they are observed after the
+    append has answered, in the background: a sign-off's answer never waits for its metrics."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self._observing: set[asyncio.Task[None]] = set()
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
@@ -134,12 +142,16 @@ class TimedEventStore(EventStore):
         outcome = "already_stored" if result.already_stored else "appended"
         EVENT_STORE_APPEND.labels(outcome).observe(time.perf_counter() - started)
         if not result.already_stored and any(e.type in _TIMED_TYPES for e in events):
-            try:
-                stream = await self.read_stream(stream_id)
-                observe_lifecycle_timings(stream, {e.event_id for e in events})
-            except Exception:
-                log.warning("metrics.observe_failed", stream_id=stream_id, exc_info=True)
+            task = asyncio.create_task(self._observe(stream_id, {e.event_id for e in events}))
+            self._observing.add(task)
+            task.add_done_callback(self._observing.discard)
         return result
+
+    async def _observe(self, stream_id: str, appended: set[uuid.UUID]) -> None:
+        try:
+            observe_lifecycle_timings(await self.read_stream(stream_id), appended)
+        except Exception:
+            log.warning("metrics.observe_failed", stream_id=stream_id, exc_info=True)
 
 
 def observe_lifecycle_timings(stream: Sequence[RecordedEvent], appended: set[uuid.UUID]) -> None:

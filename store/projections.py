@@ -224,7 +224,9 @@ class ProductProjection:
                 product_id = _product_id(event)
                 if product_id is not None:
                     try:
-                        states[product_id] = _fold(states.get(product_id, ProductState()), event)
+                        known = states.get(product_id)
+                        before = ProductState() if known is None else known
+                        states[product_id] = _fold(before, event)
                     except ProjectionError as error:
                         failure = error  # keep what came before it, stop right there
                         break

@@ -294,6 +294,36 @@ async def test_authenticating_records_the_last_use(identity: IdentityStore) -> N
     assert info.last_used_at == later
 
 
+async def test_uses_within_a_minute_of_the_recorded_one_write_nothing_and_later_ones_do(
+    identity: IdentityStore,
+) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    first = NOW + timedelta(hours=1)
+
+    await identity.authenticate(issued.token, now=first)
+    soon = await identity.authenticate(issued.token, now=first + timedelta(seconds=59))
+    [after_soon] = await identity.list_tokens("ada")
+    await identity.authenticate(issued.token, now=first + timedelta(seconds=61))
+    [after_a_minute] = await identity.list_tokens("ada")
+
+    assert soon.subject == "ada"
+    assert after_soon.last_used_at == first
+    assert after_a_minute.last_used_at == first + timedelta(seconds=61)
+
+
+async def test_a_token_revoked_after_its_recent_use_is_refused_at_once(
+    identity: IdentityStore,
+) -> None:
+    await _ada(identity)
+    issued = await _token(identity)
+    await identity.authenticate(issued.token, now=NOW)
+    await identity.revoke_token(issued.token_id, now=NOW + timedelta(seconds=5))
+
+    with pytest.raises(TokenRejected):
+        await identity.authenticate(issued.token, now=NOW + timedelta(seconds=10))
+
+
 @pytest.mark.parametrize(
     "token",
     [
