@@ -4,7 +4,6 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
-from store.event_store import EventStore
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -13,6 +12,7 @@ from domain.decide import decide
 from domain.events import Event
 from domain.state import ProductState
 from playbooks import load_default_playbook
+from store.event_store import EventStore
 from tests.support.journey import register
 from workflows.contracts import AppendEventsRequest
 
