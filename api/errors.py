@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -138,6 +138,18 @@ def install_error_handlers(app: FastAPI) -> None:
             f"({error.stream_id}): {error.problem}; the operators have been told",
             headers={"Retry-After": "60"},
         )
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_command(request: Request, error: ValidationError) -> JSONResponse:
+        """A command the domain's models refuse although the request passed the schema: still
+        the client's input, so a 422 naming the field, never a 500."""
+        problems = [
+            FieldProblem(location=_location(tuple(e.get("loc", ()))), message=str(e.get("msg")))
+            for e in error.errors()
+        ]
+        summary = "; ".join(f"{p.location}: {p.message}" for p in problems[:5])
+        log.warning("request.invalid_command", path=request.url.path, problems=summary)
+        return error_response(422, "request.invalid", f"invalid request: {summary}", problems)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

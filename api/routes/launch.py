@@ -13,7 +13,7 @@ from api.idempotency import IdempotencyKey, update_id_for
 from api.schemas import CommandResult, EventSummary
 from api.services import ApiServices
 from domain.commands import Command, PlanLaunch, ProposeSunset, RecordExperiment, SetLaunchGoal
-from domain.identity import Key
+from domain.identity import Key, Reason, Title
 from domain.kpis import Experiment, KpiResult
 from domain.launch_plan import GoalKind, LaunchGoal
 from domain.rules.growth import next_review_at
@@ -26,7 +26,7 @@ ProductIdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", max_le
 REFUSALS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 503)
 }
-Text = Annotated[str, Field(max_length=2000)]
+Text = Reason  # the domain's own free text, so the domain never refuses what passed here
 
 
 async def _send(
@@ -64,9 +64,7 @@ class LaunchGoalRequest(_Input):
 
 class ExperimentRequest(_Input):
     hypothesis: Text
-    variants: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=20)
-    ]
+    variants: Annotated[list[Title], Field(max_length=20)]
     result: Text = ""
     decision: Literal["adopt", "iterate", "abandon"] | None = None
 

@@ -393,3 +393,23 @@ async def test_a_description_may_break_lines(
     )
 
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("experiments", {"hypothesis": "faster \u0019", "variants": ["a"]}, "hypothesis"),
+        ("experiments", {"hypothesis": "faster", "variants": ["a\u0002"]}, "variants"),
+        ("sunset", {"reason": "y", "communication_plan": "mail \u001b[31m"}, "communication_plan"),
+    ],
+)
+async def test_control_characters_in_launch_growth_and_sunset_text_are_refused(
+    api: ApiHarness, people: People, product_id: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = await api.http.post(
+        f"/products/{product_id}/{path}", json=body, headers=await people.headers(OWNER)
+    )
+
+    assert response.status_code == 422, response.text
+    assert field in response.text
+    assert "control characters" in response.text
