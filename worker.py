@@ -116,6 +116,8 @@ def build_worker(
     pool: asyncpg.Pool,
     task_queue: str,
     routes: NotificationRoutes = EMBEDDED_ROUTES,
+    *,
+    cache_size: int = 1000,
 ) -> Worker:
     event_log = EventLogActivities(TimedEventStore(pool))
     notifications = NotificationActivities(NotificationOutbox(pool), routes=routes)
@@ -131,6 +133,7 @@ def build_worker(
             delivery.record_dead_letter,
         ],
         interceptors=[ActivityContextInterceptor(NOTIFICATION_ACTIVITIES)],
+        max_cached_workflows=cache_size,
         # On SIGTERM running activities get this long to finish before they are cancelled
         # (compose's stop_grace_period is longer), so a rolling restart cuts nothing short.
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
@@ -163,7 +166,13 @@ async def run_worker(settings: Settings, database_url: str) -> None:
     )
     pool = await open_app_pool(settings, database_url)
     try:
-        worker = build_worker(client, pool, settings.temporal_task_queue, routes)
+        worker = build_worker(
+            client,
+            pool,
+            settings.temporal_task_queue,
+            routes,
+            cache_size=settings.worker_cache_size,
+        )
         if settings.worker_health_port is None:
             await worker.run()
             return

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     # https://lifecycle.example.com: forms from it pass the CSRF origin check though the proxy
     # rewrites Host, and session cookies are Secure when it is https. Unset: served directly.
     public_origin: str | None = Field(default=None, validation_alias="LIFECYCLE_PUBLIC_ORIGIN")
+    # Product workflows a worker keeps in memory. A command on one that was evicted first
+    # replays its history (slower); each cached product costs about 0.33 MB of the worker's
+    # memory. Size it to the products open across a worker's share of the task queue.
+    worker_cache_size: int = Field(
+        default=1000, ge=0, le=1_000_000, validation_alias="LIFECYCLE_WORKER_CACHE_SIZE"
+    )
     # The worker's own HTTP port: /healthz, /readyz and our /metrics. Unset: not served.
     worker_health_port: int | None = Field(
         default=None,

@@ -131,3 +131,16 @@ def test_a_client_certificate_without_its_key_is_refused_naming_both(
 
     assert code == 2
     assert "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together" in stderr
+
+
+def test_the_worker_cache_size_is_read_and_a_negative_one_refused(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("LIFECYCLE_WORKER_CACHE_SIZE", "5000")
+    assert Settings().worker_cache_size == 5000
+
+    clean_env.setenv("LIFECYCLE_WORKER_CACHE_SIZE", "-1")
+    code, _, stderr = check()
+
+    assert code == 2
+    assert "LIFECYCLE_WORKER_CACHE_SIZE: Input should be greater than or equal to 0" in stderr
