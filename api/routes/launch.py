@@ -9,10 +9,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.auth import Caller, Services
 from api.errors import ApiRefusal, ErrorBody
-from api.idempotency import IdempotencyKey, update_id_for
-from api.schemas import CommandResult, EventSummary
-from api.services import ApiServices
-from domain.commands import Command, PlanLaunch, ProposeSunset, RecordExperiment, SetLaunchGoal
+from api.idempotency import IdempotencyKey
+from api.schemas import CommandResult
+from api.sending import send_command
+from domain.commands import PlanLaunch, ProposeSunset, RecordExperiment, SetLaunchGoal
 from domain.identity import Key, Reason, Title
 from domain.kpis import Experiment, KpiResult
 from domain.launch_plan import GoalKind, LaunchGoal
@@ -27,23 +27,6 @@ REFUSALS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 503)
 }
 Text = Reason  # the domain's own free text, so the domain never refuses what passed here
-
-
-async def _send(
-    services: ApiServices, product_id: str, command: Command, idempotency_key: str | None
-) -> CommandResult:
-    update_id = update_id_for(command.actor.subject, product_id, idempotency_key)
-    receipt = await services.products.execute(product_id, command, update_id=update_id)
-    return CommandResult(
-        product_id=receipt.product_id,
-        stage=receipt.stage,
-        version=receipt.version,
-        events=[
-            EventSummary(event_id=e.event_id, type=e.type, occurred_at=e.occurred_at)
-            for e in receipt.events
-        ],
-        gate=receipt.gate,
-    )
 
 
 class _Input(BaseModel):
@@ -168,7 +151,7 @@ async def plan_launch(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Set or move the planned launch date; every GTM due date moves with it."""
-    return await _send(
+    return await send_command(
         services, product_id, PlanLaunch(actor=caller, launch_at=body.launch_at), idempotency_key
     )
 
@@ -190,7 +173,7 @@ async def set_launch_goal(
         target=body.target,
         due_by=body.due_by,
     )
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/experiments", responses=REFUSALS)
@@ -208,7 +191,7 @@ async def record_experiment(
         result=body.result,
         decision=body.decision,
     )
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/sunset", responses=REFUSALS)
@@ -227,4 +210,4 @@ async def propose_sunset(
         communication_plan=body.communication_plan,
         transition_plan=body.transition_plan,
     )
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)

@@ -6,14 +6,13 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import Caller, Services, require_role
 from api.errors import ApiRefusal, ErrorBody
-from api.idempotency import IdempotencyKey, update_id_for
+from api.idempotency import IdempotencyKey
 from api.routes.trail import AsOf, TrailParams, portfolio_as_of, product_trail, view_as_of
 from api.schemas import (
     ChecklistRequest,
     CommandResult,
     ConditionMetRequest,
     DecisionRequest,
-    EventSummary,
     EvidenceRequest,
     MetricRequest,
     PlaybookRef,
@@ -26,6 +25,7 @@ from api.schemas import (
     SignOffRequest,
     WaitingRole,
 )
+from api.sending import command_result, send_command
 from api.services import ApiServices
 from domain.commands import (
     Command,
@@ -44,7 +44,6 @@ from domain.delegation import Delegation
 from domain.identity import Actor
 from domain.stages import Stage
 from store.trail import TrailPage
-from workflows.contracts import CommandReceipt
 
 router = APIRouter(tags=["products"])
 REGISTRAR_ROLES = ("product-manager", "admin")
@@ -53,26 +52,6 @@ ItemPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$", max_length=64
 REFUSALS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 503)
 }
-
-
-def _result(receipt: CommandReceipt) -> CommandResult:
-    return CommandResult(
-        product_id=receipt.product_id,
-        stage=receipt.stage,
-        version=receipt.version,
-        events=[
-            EventSummary(event_id=e.event_id, type=e.type, occurred_at=e.occurred_at)
-            for e in receipt.events
-        ],
-        gate=receipt.gate,
-    )
-
-
-async def _send(
-    services: ApiServices, product_id: str, command: Command, idempotency_key: str | None
-) -> CommandResult:
-    update_id = update_id_for(command.actor.subject, product_id, idempotency_key)
-    return _result(await services.products.execute(product_id, command, update_id=update_id))
 
 
 @router.post("/products", status_code=201, responses=REFUSALS)
@@ -97,7 +76,7 @@ async def register_product(
         owner_name=owner.display_name,
         playbook=playbook,
     )
-    return _result(await services.products.register(command))
+    return command_result(await services.products.register(command))
 
 
 async def _owner(services: ApiServices, caller: Actor, subject: str | None) -> Actor:
@@ -226,7 +205,7 @@ async def submit_evidence(
         uri=body.uri,
         summary=body.summary,
     )
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/checklist/{item}", responses=REFUSALS)
@@ -244,7 +223,7 @@ async def checklist_item(
         command = CompleteChecklistItem(actor=caller, item=item, note=body.note)
     else:
         command = ReopenChecklistItem(actor=caller, item=item, reason=body.note)
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/metrics", responses=REFUSALS)
@@ -262,7 +241,7 @@ async def record_metric(
         source=body.source,
         observed_at=body.observed_at,
     )
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/gate/review", responses=REFUSALS)
@@ -274,7 +253,7 @@ async def request_review(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Ask the gate's approvers to sign; starts a new review round."""
-    return await _send(
+    return await send_command(
         services, product_id, RequestGateReview(actor=caller, note=body.note), idempotency_key
     )
 
@@ -302,7 +281,7 @@ async def sign_off(
     command = GiveSignOff(
         actor=caller, role=role, verdict=body.verdict, reason=body.reason, delegation=delegation
     )
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 async def _delegation(
@@ -341,7 +320,7 @@ async def revoke_sign_off(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Withdraw your sign-off (and any you gave for others) while the gate is undecided."""
-    return await _send(
+    return await send_command(
         services, product_id, RevokeSignOff(actor=caller, reason=body.reason), idempotency_key
     )
 
@@ -381,7 +360,7 @@ async def decide_gate(
         conditions=tuple(body.conditions),
         recycle_to=body.recycle_to,
     )
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 @router.post("/products/{product_id}/conditions/{condition_id}", responses=REFUSALS)
@@ -395,7 +374,7 @@ async def meet_condition(
 ) -> CommandResult:
     """Record a condition of a Conditional Go as met (the product owner)."""
     command = MeetCondition(actor=caller, condition_id=condition_id, note=body.note)
-    return await _send(services, product_id, command, idempotency_key)
+    return await send_command(services, product_id, command, idempotency_key)
 
 
 @router.get("/products/{product_id}/events", responses=REFUSALS)
