@@ -8,7 +8,7 @@ import asyncpg
 from store.event_store import EventStore
 from store.projections import ProductProjection
 from tests.cli.conftest import Cli
-from tests.store.test_product_projection import GRACE, Portfolio, _rows
+from tests.store.projection_story import GRACE, Portfolio, projected_rows
 
 
 async def test_a_rebuild_from_the_cli_ends_identical_to_incremental_catch_up(
@@ -23,7 +23,7 @@ async def test_a_rebuild_from_the_cli_ends_identical_to_incremental_catch_up(
     await portfolio.register("gamma")
     await portfolio.kill("gamma")
     await projection.catch_up(batch_size=4)
-    incremental = await _rows(database_dsn)
+    incremental = await projected_rows(database_dsn)
     checkpoint = await projection.checkpoint()
     cli = Cli("http://127.0.0.1:9", None)
 
@@ -39,5 +39,5 @@ async def test_a_rebuild_from_the_cli_ends_identical_to_incremental_catch_up(
     }
     assert text.ok().stdout.startswith("rebuilt: ")
     assert f"checkpoint at position {checkpoint}" in text.stdout
-    assert await _rows(database_dsn) == incremental
+    assert await projected_rows(database_dsn) == incremental
     assert nowhere.exit_code == 3
