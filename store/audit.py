@@ -22,8 +22,8 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
+from store.chain_scan import CleanRun, last_position, scan_clean_prefix, snapshot_readers
 from store.hashing import (
-    GENESIS_HASH,
     canonical_chain_bytes,
     canonical_content_bytes,
     chain_hash,
@@ -66,7 +66,9 @@ SELECT position, stream_id, stream_version, event_id, type, schema_version,
  LIMIT $2
 """
 
-_LAST_POSITION = "SELECT COALESCE(max(position), 0) FROM public.events"
+# The fast pass reads smaller pages than the careful one: two pages in flight must fit the
+# socket buffers for reading to overlap hashing (measured: 1,000 rows beat 5,000 and 10,000).
+_FAST_PAGE = 1_000
 
 _FIND_HASH = "SELECT position FROM public.events WHERE hash = $1 ORDER BY position LIMIT 1"
 
@@ -136,63 +138,76 @@ async def verify_chain(
     progress: Progress | None = None,
 ) -> ChainVerification:
     """Recompute the whole chain; ``digest`` is an earlier ``(position, hash)`` head to check.
-    ``progress`` is called after each batch with (events checked, last position in the log)."""
+    ``progress`` is called after each batch with (events checked, last position in the log).
+
+    Given a pool, two of its connections share one snapshot so reading overlaps hashing; given a
+    connection, it is the only reader (inside the caller's transaction if one is open)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     verifier_args = (batch_size, digest, progress)
-    if isinstance(pool_or_conn, asyncpg.Pool):
-        async with pool_or_conn.acquire() as conn:
-            return await _verify_in_snapshot(conn, *verifier_args)
-    return await _verify_in_snapshot(pool_or_conn, *verifier_args)
+    if not isinstance(pool_or_conn, asyncpg.Pool):
+        conn = pool_or_conn
+        if conn.is_in_transaction():
+            return await _verify([conn], *verifier_args)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            return await _verify([conn], *verifier_args)
+    async with snapshot_readers(pool_or_conn) as readers:
+        return await _verify(readers, *verifier_args)
 
 
-async def _verify_in_snapshot(
-    conn: asyncpg.Connection,
+async def _verify(
+    readers: list[asyncpg.Connection],
     batch_size: int,
     digest: tuple[int, str] | None,
     progress: Progress | None,
 ) -> ChainVerification:
-    if conn.is_in_transaction():
-        return await _Verifier(conn, batch_size, digest, progress).run()
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await _Verifier(conn, batch_size, digest, progress).run()
+    """The fast pass over the intact prefix, then the careful look at whatever stopped it."""
+    conn = readers[0]
+    if progress is not None:
+        progress(0, await last_position(conn))
+    clean = await scan_clean_prefix(
+        readers, page_size=min(batch_size, _FAST_PAGE), digest=digest, on_page=progress
+    )
+    return await _Verifier(conn, batch_size, digest, progress, clean).run()
 
 
 class _Verifier:
+    """Names the first problem, reading whole rows from where the fast pass stopped."""
+
     def __init__(
         self,
         conn: asyncpg.Connection,
         batch_size: int,
         digest: tuple[int, str] | None,
         progress: Progress | None,
+        clean: CleanRun,
     ) -> None:
         self.conn = conn
         self.batch_size = batch_size
         self.digest = digest
         self.progress = progress
-        self.total = 0
-        self.checked = 0
-        self.good_position = 0
-        self.good_hash = GENESIS_HASH
-        self.before_good_hash: str | None = None
+        self.total = clean.last_position
+        self.checked = clean.checked
+        self.good_position = clean.good_position
+        self.good_hash = clean.good_hash
+        self.before_good_hash = clean.before_good_hash
+        self.stopped = clean.stopped
 
     async def run(self) -> ChainVerification:
-        if self.progress is not None:
-            self.total = int(await self.conn.fetchval(_LAST_POSITION))
-            self.progress(0, self.total)
-        previous: _Row | None = None
-        async for row in self._rows():
+        if self.stopped:
+            previous: _Row | None = None
+            async for row in self._rows():
+                if previous is not None:
+                    failure = await self._check(previous, row)
+                    if failure is not None:
+                        return failure
+                previous = row
             if previous is not None:
-                failure = await self._check(previous, row)
+                failure = await self._check(previous, None)
                 if failure is not None:
                     return failure
-            previous = row
-        if previous is not None:
-            failure = await self._check(previous, None)
-            if failure is not None:
-                return failure
-        if self.progress is not None:
-            self.progress(self.checked, self.total)
+            if self.progress is not None:
+                self.progress(self.checked, self.total)
         if self.digest is not None and self.digest[0] > self.good_position:
             return self._bad(
                 self.digest[0],
@@ -210,7 +225,7 @@ class _Verifier:
         )
 
     async def _rows(self) -> AsyncIterator[_Row]:
-        after = 0
+        after = self.good_position
         while True:
             records = await self.conn.fetch(_PAGE, after, self.batch_size)
             for record in records:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from store.event_store import EventStore
 from tests.cli.conftest import Cli, Run
 from tests.store.factories import new_events
-from tests.store.test_audit import forged_row, hash_at, shift_positions, tamper
+from tests.store.tampering import forged_row, hash_at, shift_positions, tamper
 from tests.store.test_audit_export import offline_problems
 
 LOG_SIZE = 12

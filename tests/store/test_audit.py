@@ -7,118 +7,24 @@ off inside the test.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from store.audit import verify_chain
 from store.event_store import EventStore
-from store.hashing import GENESIS_HASH, chain_hash, content_digest
-from tests.store.factories import T0, new_events
-
-LOG_SIZE = 30
-_PARK = 1_000_000  # positions must stay positive (a CHECK), so rows are parked up high
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def owner(database_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def filled(event_store: EventStore) -> EventStore:
-    """30 events over three streams, appended in batches of various sizes."""
-    versions = {"a": 0, "b": 0, "c": 0}
-    written = 0
-    for round_ in range(10):
-        for stream in ("a", "b", "c"):
-            size = (round_ + len(stream)) % 3 + 1
-            size = min(size, LOG_SIZE - written)
-            if size == 0:
-                continue
-            await event_store.append(stream, versions[stream], new_events(size, start=written))
-            versions[stream] += size
-            written += size
-    assert written == LOG_SIZE
-    return event_store
-
-
-async def tamper(owner: asyncpg.Connection, *statements: str) -> None:
-    async with owner.transaction():
-        await owner.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
-        for statement in statements:
-            await owner.execute(statement)
-        await owner.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
-
-
-def shift_positions(at_or_after: int, by: int) -> list[str]:
-    """Statements moving rows >= at_or_after by ``by`` without tripping the primary key."""
-    return [
-        f"UPDATE events SET position = position + {_PARK} WHERE position >= {at_or_after}",
-        f"UPDATE events SET position = position - {_PARK} + ({by}) WHERE position > {_PARK}",
-    ]
-
-
-def rehash(prev_hash: str, row: asyncpg.Record | dict[str, object]) -> tuple[str, bytes]:
-    """(hash, content_digest) a forger computes for a row's fields, chained to ``prev_hash``."""
-    fields = dict(row)
-    digest = content_digest(
-        stream_id=fields["stream_id"],
-        event_id=fields["event_id"],
-        type=fields["type"],
-        schema_version=fields["schema_version"],
-        data=fields["data"],
-        metadata=fields["metadata"],
-        recorded_at=fields["recorded_at"],
-    )
-    link = chain_hash(
-        prev_hash,
-        position=fields["position"],
-        stream_version=fields["stream_version"],
-        content_digest=digest,
-    )
-    return link, digest
-
-
-_ROW = (
-    "SELECT position, stream_id, stream_version, event_id, type, schema_version,"
-    " data::text AS data, metadata::text AS metadata, recorded_at FROM events"
+from store.hashing import GENESIS_HASH
+from tests.store.factories import T0
+from tests.store.tampering import (
+    LOG_SIZE,
+    PARK,
+    ROW_QUERY,
+    forged_row,
+    hash_at,
+    rehash,
+    shift_positions,
+    tamper,
 )
-
-
-async def forged_row(owner: asyncpg.Connection, position: int, prev_hash: str) -> str:
-    """An INSERT of a plausible event at ``position`` whose hashes are correctly computed."""
-    event_id = uuid.uuid4()
-    recorded_at = await owner.fetchval("SELECT now()")
-    fields = {
-        "position": position,
-        "stream_id": "a",
-        "stream_version": 99,
-        "event_id": event_id,
-        "type": "SignOffGiven",
-        "schema_version": 1,
-        "data": '{"forged":true}',
-        "metadata": "{}",
-        "recorded_at": recorded_at,
-    }
-    link, digest = rehash(prev_hash, fields)
-    return (
-        "INSERT INTO events VALUES "
-        f"({position}, 'a', 99, '{event_id}', 'SignOffGiven', 1, '{{\"forged\":true}}', '{{}}', "
-        f"'{recorded_at.isoformat()}', '{prev_hash}', '{link}', '\\x{digest.hex()}')"
-    )
-
-
-async def hash_at(owner: asyncpg.Connection, position: int) -> str:
-    value = await owner.fetchval("SELECT hash FROM events WHERE position = $1", position)
-    assert isinstance(value, str)
-    return value
 
 
 async def test_untouched_log_verifies(filled: EventStore, app_pool: asyncpg.Pool) -> None:
@@ -227,9 +133,9 @@ async def test_swapped_rows_are_named(
 ) -> None:
     await tamper(
         owner,
-        f"UPDATE events SET position = {_PARK} WHERE position = {first}",
+        f"UPDATE events SET position = {PARK} WHERE position = {first}",
         f"UPDATE events SET position = {first} WHERE position = {second}",
-        f"UPDATE events SET position = {second} WHERE position = {_PARK}",
+        f"UPDATE events SET position = {second} WHERE position = {PARK}",
     )
     result = await verify_chain(app_pool, batch_size=3)
     assert (result.problem, result.first_bad_position) == ("rows reordered", first)
@@ -247,7 +153,7 @@ async def test_edit_with_recomputed_digest_is_caught_by_the_chain(
     filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
 ) -> None:
     """Re-digesting edited content is not enough: the hash seals the digest."""
-    row = await owner.fetchrow(f"{_ROW} WHERE position = 15")
+    row = await owner.fetchrow(f"{ROW_QUERY} WHERE position = 15")
     assert row is not None
     _, digest = rehash(GENESIS_HASH, {**dict(row), "data": '{"n":"edited"}'})
     await tamper(
@@ -262,7 +168,7 @@ async def test_edit_with_recomputed_digest_is_caught_by_the_chain(
 async def test_edit_with_recomputed_hash_is_caught_at_the_next_link(
     filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
 ) -> None:
-    row = await owner.fetchrow(f"{_ROW} WHERE position = 15")
+    row = await owner.fetchrow(f"{ROW_QUERY} WHERE position = 15")
     assert row is not None
     prev_hash = await hash_at(owner, 14)
     new_hash, digest = rehash(prev_hash, {**dict(row), "data": '{"n":"edited"}'})
@@ -284,7 +190,7 @@ async def test_digest_catches_truncation_and_wholesale_rewrites(
 
     # Rewrite history from position 3 on, recomputing every later hash: only a digest kept
     # elsewhere can tell.
-    rows = await owner.fetch(f"{_ROW} WHERE position >= 3 ORDER BY position")
+    rows = await owner.fetch(f"{ROW_QUERY} WHERE position >= 3 ORDER BY position")
     prev = await hash_at(owner, 2)
     updates = []
     for row in rows:
