@@ -1,8 +1,15 @@
 """docker-compose.yml read as data (there is no Docker engine here): the official Temporal
 images in the right order, healthchecks behind every `service_healthy`, workers that scale,
-and every setting our processes need, taken from the Settings model, given to each of them."""
+and every setting our processes need, taken from the Settings model, given to each of them.
+First of all, the file is valid under the Compose Specification: check-jsonschema (a pinned dev
+dependency) ships the specification's compose-spec.json, so nothing is downloaded to check it."""
 
+import importlib.util
+import json
 import re
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +22,8 @@ from workflows.visibility import SEARCH_ATTRIBUTES
 ROOT = Path(__file__).parents[2]
 OUR_SERVICES: dict[str, ProcessRole] = {"api": "api", "worker": "worker", "migrate": "migrate"}
 _DEFAULTED = re.compile(r"\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}")
+# The Compose Specification's own schema as the pinned check-jsonschema ships it: no download.
+CHECK_COMPOSE_SPEC = ["-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec"]
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +31,32 @@ def services() -> dict[str, Any]:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     found: dict[str, Any] = compose["services"]
     return found
+
+
+def check_against_compose_spec(path: Path) -> dict[str, Any]:
+    """check-jsonschema's report on a compose file under its built-in Compose Specification."""
+    assert importlib.util.find_spec("check_jsonschema"), (
+        "install the dev extra: pip install -e .[dev]"
+    )
+    run = subprocess.run(
+        [sys.executable, *CHECK_COMPOSE_SPEC, "--output-format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    report: dict[str, Any] = json.loads(run.stdout)
+    assert (run.returncode == 0) == (report["status"] == "ok"), run.stderr
+    return report
+
+
+def broken_copy(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """docker-compose.yml with anchors resolved, `change`d in memory, written under tmp_path."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    change(compose)
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(yaml.safe_dump(compose, sort_keys=False))
+    return path
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
@@ -34,6 +69,41 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
 def command_text(service: dict[str, Any]) -> str:
     command = service.get("command") or []
     return command if isinstance(command, str) else " ".join(command)
+
+
+def test_the_compose_file_is_valid_under_the_compose_specification() -> None:
+    assert check_against_compose_spec(ROOT / "docker-compose.yml") == {
+        "status": "ok",
+        "errors": [],
+    }
+
+
+def test_the_specification_check_refuses_an_unknown_key_in_a_service(tmp_path: Path) -> None:
+    def misplace_restart_policy(compose: dict[str, Any]) -> None:  # it belongs under deploy
+        compose["services"]["worker"]["restart_policy"] = {"condition": "on-failure"}
+
+    report = check_against_compose_spec(broken_copy(tmp_path, misplace_restart_policy))
+
+    assert report["status"] == "fail"
+    [error] = report["errors"]
+    assert error["path"] == "$.services.worker"
+    assert "('restart_policy' was unexpected)" in error["message"]
+
+
+def test_the_specification_check_refuses_a_depends_on_condition_it_does_not_know(
+    tmp_path: Path,
+) -> None:
+    def misspell_condition(compose: dict[str, Any]) -> None:
+        compose["services"]["api"]["depends_on"]["migrate"]["condition"] = "service_completed"
+
+    report = check_against_compose_spec(broken_copy(tmp_path, misspell_condition))
+
+    assert report["status"] == "fail"
+    assert {error["path"].split(".")[2] for error in report["errors"]} == {"api"}
+    [refusal] = [error["best_deep_match"] for error in report["errors"] if error["has_sub_errors"]]
+    assert refusal["path"] == "$.services.api.depends_on.migrate.condition"
+    assert refusal["message"].startswith("'service_completed' is not one of [")
+    assert "'service_completed_successfully'" in refusal["message"]
 
 
 def test_the_temporal_cluster_uses_the_current_official_images(
