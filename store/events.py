@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -52,6 +52,16 @@ class RecordedEvent(BaseModel):
     hash: str
 
     _utc = field_validator("recorded_at")(_to_utc)
+
+
+class RawEvent(NamedTuple):
+    """An event as stored, for replays that parse its JSON text themselves (a projection
+    rebuild reads every event of the log): no dict, no model, no metadata."""
+
+    position: int
+    stream_id: str
+    stream_version: int
+    data: str  # the stored JSON text
 
 
 class AppendResult(BaseModel):

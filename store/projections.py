@@ -26,17 +26,23 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from domain.events import EVENT_ADAPTER
-from domain.evolve import evolve
 from domain.stages import Stage
 from domain.state import ProductState
 from store.event_store import EventStore
-from store.events import RecordedEvent
+from store.events import RawEvent
+from store.product_fold import (
+    PRODUCT_STREAM_PREFIX,
+    ProductStatus,
+    ProjectionError,
+    fold_row,
+    product_of,
+    state_row,
+)
 
 __all__ = [
     "PRODUCT_STREAM_PREFIX",
@@ -48,11 +54,27 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-PRODUCT_STREAM_PREFIX = "product-"
-ProductStatus = Literal["active", "retired", "killed"]
 _STATUSES: frozenset[str] = frozenset({"active", "retired", "killed"})
 _MAX_PAGE = 1000
 _MAX_BACKOFF = 30.0
+_REBUILD_PAGE = 2000  # a rebuild reads the whole log: fewer, larger pages
+
+
+class _KeptStates:
+    """The states the last applied page left, valid only while the checkpoint is where that
+    page left it: another projector (or a rebuild) moving it makes them stale."""
+
+    def __init__(self) -> None:
+        self._position: int | None = None
+        self._states: dict[str, ProductState] = {}
+
+    def take(self, checkpoint: int) -> dict[str, ProductState]:
+        states = self._states if checkpoint == self._position else {}
+        self._position, self._states = None, {}
+        return states
+
+    def keep(self, position: int, states: dict[str, ProductState]) -> None:
+        self._position, self._states = position, states
 
 
 class ProductSummary(BaseModel):
@@ -72,19 +94,6 @@ class ProductSummary(BaseModel):
     stage_entered_at: datetime
     review_open: bool
     last_position: int  # the product's latest event in the global log
-
-
-class ProjectionError(Exception):
-    """An event in a product stream cannot be folded; the projection stops before it."""
-
-    def __init__(self, position: int, stream_id: str, problem: str) -> None:
-        super().__init__(f"cannot project event at position {position} ({stream_id}): {problem}")
-        self.position = position
-        self.stream_id = stream_id
-        self.problem = problem
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.position, self.stream_id, self.problem))
 
 
 _LOCK_CHECKPOINT = "SELECT position FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE"
@@ -146,20 +155,37 @@ class ProductProjection:
         """Apply every event after the checkpoint up to the log's end as found while reading.
 
         Returns the number of product events this call folded in (events of other streams
-        advance the checkpoint but are not counted); 0 when there was nothing new.
+        advance the checkpoint but are not counted); 0 when there was nothing new. While one
+        page is folded the next is already being read, and the states a page leaves are kept
+        for the next one, as long as no other projector moved the checkpoint in between.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         applied = 0
-        while True:
-            start = await self.checkpoint()
-            events = await self._events.read_all(start, batch_size)
-            if not events:
-                return applied
-            count, stale = await self._apply(events)
+        kept = _KeptStates()
+        rows = await self._events.read_raw(await self.checkpoint(), batch_size)
+        while rows:
+            following = (
+                asyncio.ensure_future(self._events.read_raw(rows[-1].position, batch_size))
+                if len(rows) == batch_size
+                else None
+            )
+            try:
+                count, stale = await self._apply(rows, kept)
+            except BaseException:
+                if following is not None:
+                    await asyncio.gather(following, return_exceptions=True)
+                raise
             applied += count
-            if len(events) < batch_size and not stale:
+            if stale:
+                if following is not None:
+                    await asyncio.gather(following, return_exceptions=True)
+                rows = await self._events.read_raw(await self.checkpoint(), batch_size)
+            elif following is None:
                 return applied
+            else:
+                rows = await following
+        return applied
 
     async def run(self, *, poll_interval: float = 0.25) -> None:
         """Follow the log until cancelled. Failures (a database away, a poison event) are
@@ -193,53 +219,56 @@ class ProductProjection:
             await conn.execute(_WIPE)
             await conn.execute(_ADVANCE_CHECKPOINT, self.NAME, 0)
         _log.info("product projection wiped; replaying the log")
-        return await self.catch_up()
+        return await self.catch_up(batch_size=_REBUILD_PAGE)
 
     async def checkpoint(self) -> int:
         """The last global log position the rows include (0 before the first event)."""
         position = await self._pool.fetchval(_READ_CHECKPOINT, self.NAME)
         return 0 if position is None else int(position)
 
-    async def _apply(self, events: Sequence[RecordedEvent]) -> tuple[int, bool]:
-        """Fold ``events`` (read without the lock) in one transaction under the checkpoint lock.
+    async def _apply(self, rows: Sequence[RawEvent], kept: _KeptStates) -> tuple[int, bool]:
+        """Fold ``rows`` (read without the lock) in one transaction under the checkpoint lock.
 
-        Returns (product events applied, stale). Stale means the events read do not continue
+        Returns (product events applied, stale). Stale means the rows read do not continue
         the checkpoint found under the lock (a rebuild reset it), so the caller must read again.
         """
         async with self._pool.acquire() as conn, conn.transaction():
             checkpoint = await _lock_checkpoint(conn, self.NAME)
-            fresh = [event for event in events if event.position > checkpoint]
+            states = kept.take(checkpoint)
+            fresh = [row for row in rows if row.position > checkpoint]
             if not fresh:
                 return 0, False  # another projector got here first
             if fresh[0].position != checkpoint + 1:
                 return 0, True
-            ids = sorted({pid for pid in map(_product_id, fresh) if pid is not None})
-            states = {
-                row["product_id"]: ProductState.model_validate_json(row["state"])
-                for row in await conn.fetch(_LOAD_STATES, ids)
-            }
+            products = [product_of(row.stream_id) for row in fresh]
+            missing = sorted({pid for pid in products if pid is not None} - states.keys())
+            if missing:
+                for stored in await conn.fetch(_LOAD_STATES, missing):
+                    states[stored["product_id"]] = ProductState.model_validate_json(stored["state"])
             last_positions: dict[str, int] = {}
             applied, reached, failure = 0, checkpoint, None
-            for event in fresh:
-                product_id = _product_id(event)
+            for row, product_id in zip(fresh, products, strict=True):
                 if product_id is not None:
                     try:
                         known = states.get(product_id)
                         before = ProductState() if known is None else known
-                        states[product_id] = _fold(before, event)
+                        states[product_id] = fold_row(before, row, product_id)
                     except ProjectionError as error:
                         failure = error  # keep what came before it, stop right there
                         break
-                    last_positions[product_id] = event.position
+                    last_positions[product_id] = row.position
                     applied += 1
-                reached = event.position
-            rows = [_row(states[pid], last_positions[pid]) for pid in sorted(last_positions)]
-            if rows:
-                await conn.executemany(_UPSERT, rows)
+                reached = row.position
+            upserts = [
+                state_row(states[pid], last_positions[pid]) for pid in sorted(last_positions)
+            ]
+            if upserts:
+                await conn.executemany(_UPSERT, upserts)
             if reached > checkpoint:
                 await conn.execute(_ADVANCE_CHECKPOINT, self.NAME, reached)
         if failure is not None:
             raise failure
+        kept.keep(reached, {pid: states[pid] for pid in last_positions})
         return applied, False
 
     # -- reading --------------------------------------------------------------------------------
@@ -310,70 +339,3 @@ async def _lock_checkpoint(conn: asyncpg.Connection, name: str) -> int:
         await conn.execute(_CREATE_CHECKPOINT, name)
         position = await conn.fetchval(_LOCK_CHECKPOINT, name)
     return int(position)
-
-
-def _product_id(recorded: RecordedEvent) -> str | None:
-    """The product a stream belongs to; None for streams this projection does not follow."""
-    if recorded.stream_id.startswith(PRODUCT_STREAM_PREFIX):
-        return recorded.stream_id.removeprefix(PRODUCT_STREAM_PREFIX)
-    return None
-
-
-def _fold(state: ProductState, recorded: RecordedEvent) -> ProductState:
-    """One event onto the product's state, checking it is the stream's next event."""
-    where = (recorded.position, recorded.stream_id)
-    product_id = _product_id(recorded)
-    if recorded.stream_version != state.version + 1:
-        raise ProjectionError(
-            *where,
-            f"stream version {recorded.stream_version} does not follow the projected "
-            f"version {state.version}",
-        )
-    try:
-        event = EVENT_ADAPTER.validate_python(recorded.data)
-    except ValidationError as error:
-        raise ProjectionError(*where, f"not a product event: {error}") from error
-    if event.product_id != product_id:
-        raise ProjectionError(*where, f"event is about product {event.product_id!r}")
-    try:
-        folded = evolve(state, event)
-    except Exception as error:  # evolve asserts its preconditions; any failure is a bad stream
-        raise ProjectionError(*where, f"{event.type} cannot be folded: {error!r}") from error
-    if folded.product_id is None or folded.playbook is None or folded.stage is None:
-        raise ProjectionError(*where, "the stream does not start with ProductRegistered")
-    return folded
-
-
-def _status(stage: Stage) -> ProductStatus:
-    if stage is Stage.RETIRED:
-        return "retired"
-    if stage is Stage.KILLED:
-        return "killed"
-    return "active"
-
-
-def _review_open(state: ProductState) -> bool:
-    review = state.progress.review if state.progress is not None else None
-    return review is not None and review.rejection() is None
-
-
-def _row(state: ProductState, last_position: int) -> tuple[Any, ...]:
-    assert state.product_id is not None
-    assert state.playbook is not None
-    assert state.stage is not None
-    assert state.stage_entered_at is not None
-    return (
-        state.product_id,
-        state.name,
-        state.owner,
-        state.owner_name,
-        state.stage.value,
-        _status(state.stage),
-        state.playbook.name,
-        state.playbook.version,
-        _review_open(state),
-        state.model_dump_json(),
-        state.history[0].entered_at,
-        state.stage_entered_at,
-        last_position,
-    )

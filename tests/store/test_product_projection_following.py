@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from store.event_store import EventStore
-from store.events import NewEvent, RecordedEvent
+from store.events import NewEvent, RawEvent, RecordedEvent
 from store.migrations import create_app_pool
 from store.projections import ProductProjection, ProjectionError
 from tests.store.projection_story import (
@@ -256,11 +256,11 @@ class FlakyEventStore(EventStore):
         super().__init__(pool)
         self.failures = failures
 
-    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    async def read_raw(self, after_position: int = 0, limit: int = 1000) -> list[RawEvent]:
         if self.failures > 0:
             self.failures -= 1
             raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle")
-        return await super().read_all(after_position, limit)
+        return await super().read_raw(after_position, limit)
 
 
 async def test_the_runner_outlives_a_lost_connection_and_says_so(
