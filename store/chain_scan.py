@@ -16,6 +16,7 @@ is hashed. Both connections see exactly the same log, so the pass stays one cons
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import struct
@@ -59,29 +60,35 @@ class CleanRun:
 
 
 @contextlib.asynccontextmanager
-async def snapshot_readers(pool: asyncpg.Pool) -> AsyncIterator[list[asyncpg.Connection]]:
-    """One or two of ``pool``'s connections in one read-only REPEATABLE READ snapshot: two when
-    a second comes free within half a second (a busy pool slows verification, never stalls it)."""
-    async with (
-        pool.acquire() as first,
-        first.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        second = await _spare_connection(pool)
-        if second is None:
-            yield [first]
-            return
-        try:
-            async with second.transaction(isolation="repeatable_read", readonly=True):
+async def snapshot_readers(
+    pool: asyncpg.Pool, *, readers: int = 2
+) -> AsyncIterator[list[asyncpg.Connection]]:
+    """Up to ``readers`` of ``pool``'s connections in one read-only REPEATABLE READ snapshot.
+    The first is always there; each other one only if it comes free within half a second, so a
+    busy pool slows verification down but never stalls it."""
+    async with contextlib.AsyncExitStack() as stack:
+        first = await stack.enter_async_context(pool.acquire())
+        await stack.enter_async_context(
+            first.transaction(isolation="repeatable_read", readonly=True)
+        )
+        joined = [first]
+        snapshot: str | None = None
+        while len(joined) < min(readers, pool.get_max_size()):
+            spare = await _spare_connection(pool)
+            if spare is None:
+                break
+            stack.push_async_callback(pool.release, spare)
+            await stack.enter_async_context(
+                spare.transaction(isolation="repeatable_read", readonly=True)
+            )
+            if snapshot is None:
                 snapshot = await first.fetchval("SELECT pg_export_snapshot()")
-                await second.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                yield [first, second]
-        finally:
-            await pool.release(second)
+            await spare.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            joined.append(spare)
+        yield joined
 
 
 async def _spare_connection(pool: asyncpg.Pool) -> asyncpg.Connection | None:
-    if pool.get_max_size() < 2:
-        return None
     try:
         spare: asyncpg.Connection = await pool.acquire(timeout=_SPARE_CONNECTION_WAIT)
     except TimeoutError:
@@ -204,13 +211,15 @@ async def _pages(
         )
         return asyncio.ensure_future(page)
 
-    ahead = read(0)
+    in_flight = collections.deque(read(turn) for turn in range(min(len(readers), len(starts))))
+    asked = len(in_flight)
     try:
-        for turn in range(1, len(starts) + 1):
-            rows = await ahead
-            if turn < len(starts):
-                ahead = read(turn)
+        while in_flight:
+            rows = await in_flight.popleft()
+            if asked < len(starts):
+                in_flight.append(read(asked))
+                asked += 1
                 await asyncio.sleep(0)  # let the request go out before this page is hashed
             yield rows
     finally:
-        await asyncio.gather(ahead, return_exceptions=True)
+        await asyncio.gather(*in_flight, return_exceptions=True)
