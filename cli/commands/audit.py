@@ -85,21 +85,26 @@ def register(app: typer.Typer) -> None:
     audit_app.command("state")(state)
 
 
-def _read_log(s: Session, url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Runs ``work`` on a read-only connection; an unreachable database exits 3."""
+def _read_log(
+    s: Session, url: str, work: Callable[[asyncpg.Pool], Awaitable[T]], *, readers: int = 1
+) -> T:
+    """Runs ``work`` on a pool of up to ``readers`` read-only connections (verification reads
+    on two at once); an unreachable database exits 3."""
 
     async def run() -> T:
-        conn = await asyncpg.connect(
+        pool = await asyncpg.create_pool(
             url,
+            min_size=1,
+            max_size=readers,
             server_settings={
                 "default_transaction_read_only": "on",
                 "application_name": "lifecycle-audit",
             },
         )
         try:
-            return await work(conn)
+            return await work(pool)
         finally:
-            await conn.close()
+            await pool.close()
 
     try:
         return asyncio.run(run())
@@ -127,7 +132,8 @@ def _verify_here(s: Session, url: str, against: tuple[int, str] | None) -> Chain
         return _read_log(
             s,
             url,
-            lambda c: verify_chain(c, batch_size=_BATCH, digest=against, progress=advance),
+            lambda pool: verify_chain(pool, batch_size=_BATCH, digest=against, progress=advance),
+            readers=2,
         )
 
 
@@ -246,9 +252,10 @@ def export(
     with session(ctx, None) as s:
         if database_url is not None:
 
-            async def write(conn: asyncpg.Connection) -> None:
-                async for chunk in render_export(export_records(conn, product_id), fmt):
-                    typer.echo(chunk, nl=False)
+            async def write(pool: asyncpg.Pool) -> None:
+                async with pool.acquire() as conn:
+                    async for chunk in render_export(export_records(conn, product_id), fmt):
+                        typer.echo(chunk, nl=False)
 
             _read_log(s, database_url, write)
             return

@@ -133,3 +133,16 @@ async def test_a_reader_outside_the_snapshot_would_see_the_edit(
 
     assert run.stopped
     assert run.good_position == 27
+
+
+@pytest.mark.parametrize("page_size", [1, 4, 7, 100])
+async def test_three_readers_hand_out_pages_in_log_order(
+    filled: EventStore, app_pool: asyncpg.Pool, page_size: int
+) -> None:
+    async with snapshot_readers(app_pool, readers=3) as readers:
+        run = await scan_clean_prefix(readers, page_size=page_size, digest=None)
+
+    assert len(readers) == 3
+    assert not run.stopped
+    assert (run.checked, run.good_position) == (LOG_SIZE, LOG_SIZE)
+    assert run.good_hash == (await filled.head())[1]
