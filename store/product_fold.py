@@ -1,5 +1,5 @@
-"""How one row of the global log becomes part of a product's projected state, and how a state
-becomes a ``product_states`` row.
+"""How rows of the global log become products' projected states, and states ``product_states``
+rows: the folding shared by the live projector and the parallel rebuild.
 
 The projection replays the whole log on a rebuild, so this is its hot path: it reads
 ``RawEvent``s (only what folding needs) and parses each event straight from its stored JSON
@@ -8,8 +8,10 @@ text (``validate_json``), without decoding it into a dict or building a ``Record
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple
 
+import asyncpg
 from pydantic import ValidationError
 
 from domain.events import EVENT_ADAPTER
@@ -20,8 +22,10 @@ from store.events import RawEvent
 
 __all__ = [
     "PRODUCT_STREAM_PREFIX",
+    "FoldedPage",
     "ProductStatus",
     "ProjectionError",
+    "fold_page",
     "fold_row",
     "product_of",
     "state_row",
@@ -29,6 +33,31 @@ __all__ = [
 
 PRODUCT_STREAM_PREFIX = "product-"
 ProductStatus = Literal["active", "retired", "killed"]
+
+
+_LOAD_STATES = """
+SELECT product_id, state::text AS state FROM public.product_states
+ WHERE product_id = ANY($1::text[])
+"""
+_UPSERT = """
+INSERT INTO public.product_states AS p
+    (product_id, name, owner, owner_name, stage, status, playbook_name, playbook_version,
+     review_open, state, registered_at, stage_entered_at, last_position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13)
+ON CONFLICT (product_id) DO UPDATE SET
+    name = EXCLUDED.name,
+    owner = EXCLUDED.owner,
+    owner_name = EXCLUDED.owner_name,
+    stage = EXCLUDED.stage,
+    status = EXCLUDED.status,
+    playbook_name = EXCLUDED.playbook_name,
+    playbook_version = EXCLUDED.playbook_version,
+    review_open = EXCLUDED.review_open,
+    state = EXCLUDED.state,
+    registered_at = EXCLUDED.registered_at,
+    stage_entered_at = EXCLUDED.stage_entered_at,
+    last_position = EXCLUDED.last_position
+"""
 
 
 class ProjectionError(Exception):
@@ -42,6 +71,53 @@ class ProjectionError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.position, self.stream_id, self.problem))
+
+
+class FoldedPage(NamedTuple):
+    """What folding a page did: product events applied, the last position folded (the row
+    before ``failure`` if one stopped it), the states it left by product, and the failure."""
+
+    applied: int
+    reached: int
+    states: dict[str, ProductState]
+    failure: ProjectionError | None
+
+
+async def fold_page(
+    conn: asyncpg.Connection,
+    rows: Sequence[RawEvent],
+    states: dict[str, ProductState],
+    *,
+    reached: int,
+) -> FoldedPage:
+    """Fold ``rows`` onto the products' states and upsert each product's new row, inside the
+    caller's transaction. ``states`` are states already known (the last page's); the others
+    are loaded from their rows. Stops at the first event that cannot be folded, keeping what
+    came before it; ``reached`` is the position before the page."""
+    products = [product_of(row.stream_id) for row in rows]
+    missing = sorted({pid for pid in products if pid is not None} - states.keys())
+    if missing:
+        for stored in await conn.fetch(_LOAD_STATES, missing):
+            states[stored["product_id"]] = ProductState.model_validate_json(stored["state"])
+    last_positions: dict[str, int] = {}
+    applied, failure = 0, None
+    for row, product_id in zip(rows, products, strict=True):
+        if product_id is not None:
+            try:
+                known = states.get(product_id)
+                before = ProductState() if known is None else known
+                states[product_id] = fold_row(before, row, product_id)
+            except ProjectionError as error:
+                failure = error
+                break
+            last_positions[product_id] = row.position
+            applied += 1
+        reached = row.position
+    upserts = [state_row(states[pid], last_positions[pid]) for pid in sorted(last_positions)]
+    if upserts:
+        await conn.executemany(_UPSERT, upserts)
+    touched = {pid: states[pid] for pid in last_positions}
+    return FoldedPage(applied, reached, touched, failure)
 
 
 def product_of(stream_id: str) -> str | None:

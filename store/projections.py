@@ -39,10 +39,16 @@ from store.product_fold import (
     PRODUCT_STREAM_PREFIX,
     ProductStatus,
     ProjectionError,
-    fold_row,
-    product_of,
-    state_row,
+    fold_page,
 )
+from store.projection_checkpoint import (
+    REBUILDING,
+    advance_checkpoint,
+    lock_checkpoint,
+    read_checkpoint,
+    wipe_product_states,
+)
+from store.projection_rebuild import rebuild_in_shares
 
 __all__ = [
     "PRODUCT_STREAM_PREFIX",
@@ -96,36 +102,6 @@ class ProductSummary(BaseModel):
     last_position: int  # the product's latest event in the global log
 
 
-_LOCK_CHECKPOINT = "SELECT position FROM public.projection_checkpoints WHERE name = $1 FOR UPDATE"
-_CREATE_CHECKPOINT = """
-INSERT INTO public.projection_checkpoints (name, position) VALUES ($1, 0)
-ON CONFLICT (name) DO NOTHING
-"""
-_READ_CHECKPOINT = "SELECT position FROM public.projection_checkpoints WHERE name = $1"
-_ADVANCE_CHECKPOINT = "UPDATE public.projection_checkpoints SET position = $2 WHERE name = $1"
-_LOAD_STATES = """
-SELECT product_id, state::text AS state FROM public.product_states
- WHERE product_id = ANY($1::text[])
-"""
-_UPSERT = """
-INSERT INTO public.product_states AS p
-    (product_id, name, owner, owner_name, stage, status, playbook_name, playbook_version,
-     review_open, state, registered_at, stage_entered_at, last_position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13)
-ON CONFLICT (product_id) DO UPDATE SET
-    name = EXCLUDED.name,
-    owner = EXCLUDED.owner,
-    owner_name = EXCLUDED.owner_name,
-    stage = EXCLUDED.stage,
-    status = EXCLUDED.status,
-    playbook_name = EXCLUDED.playbook_name,
-    playbook_version = EXCLUDED.playbook_version,
-    review_open = EXCLUDED.review_open,
-    state = EXCLUDED.state,
-    registered_at = EXCLUDED.registered_at,
-    stage_entered_at = EXCLUDED.stage_entered_at,
-    last_position = EXCLUDED.last_position
-"""
 _SUMMARY_COLUMNS = """product_id, name, owner, owner_name, stage, status, playbook_name,
        playbook_version, registered_at, stage_entered_at, review_open, last_position"""
 _GET_STATE = "SELECT state::text FROM public.product_states WHERE product_id = $1"
@@ -136,7 +112,6 @@ SELECT state::text AS state FROM public.product_states
 _OPEN_REVIEWS = """
 SELECT state::text AS state FROM public.product_states WHERE review_open ORDER BY product_id
 """
-_WIPE = "DELETE FROM public.product_states"
 
 
 class ProductProjection:
@@ -163,7 +138,8 @@ class ProductProjection:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         applied = 0
         kept = _KeptStates()
-        rows = await self._events.read_raw(await self.checkpoint(), batch_size)
+        start = await self.checkpoint()
+        rows = await self._events.read_raw(start, batch_size) if start != REBUILDING else []
         while rows:
             following = (
                 asyncio.ensure_future(self._events.read_raw(rows[-1].position, batch_size))
@@ -180,7 +156,8 @@ class ProductProjection:
             if stale:
                 if following is not None:
                     await asyncio.gather(following, return_exceptions=True)
-                rows = await self._events.read_raw(await self.checkpoint(), batch_size)
+                start = await self.checkpoint()
+                rows = await self._events.read_raw(start, batch_size) if start != REBUILDING else []
             elif following is None:
                 return applied
             else:
@@ -208,23 +185,33 @@ class ProductProjection:
             await asyncio.sleep(delay)
             delay = min(delay * 2, max(_MAX_BACKOFF, poll_interval))
 
-    async def rebuild(self) -> int:
+    async def rebuild(self, *, workers: int = 1, database_url: str | None = None) -> int:
         """Forget every row and replay the whole log; returns the product events applied.
 
         Use after changing how events fold. While it replays, readers see the projection
-        refill from empty; concurrent projectors join in through the same checkpoint lock.
+        refill from empty. With one worker, concurrent projectors join in through the same
+        checkpoint lock. With more, ``workers`` processes connecting to ``database_url`` each
+        fold a share of the products while other projectors wait (``store.projection_rebuild``),
+        and this process then catches up with what was appended meanwhile.
         """
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        if workers > 1:
+            if database_url is None:
+                raise ValueError("a rebuild with several workers needs the database_url")
+            folded = await rebuild_in_shares(self._pool, database_url, self.NAME, shares=workers)
+            return folded + await self.catch_up(batch_size=_REBUILD_PAGE)
         async with self._pool.acquire() as conn, conn.transaction():
-            await _lock_checkpoint(conn, self.NAME)
-            await conn.execute(_WIPE)
-            await conn.execute(_ADVANCE_CHECKPOINT, self.NAME, 0)
+            await lock_checkpoint(conn, self.NAME)
+            await wipe_product_states(conn)
+            await advance_checkpoint(conn, self.NAME, 0)
         _log.info("product projection wiped; replaying the log")
         return await self.catch_up(batch_size=_REBUILD_PAGE)
 
     async def checkpoint(self) -> int:
-        """The last global log position the rows include (0 before the first event)."""
-        position = await self._pool.fetchval(_READ_CHECKPOINT, self.NAME)
-        return 0 if position is None else int(position)
+        """The last global log position the rows include (0 before the first event, -1 while a
+        parallel rebuild owns the rows)."""
+        return await read_checkpoint(self._pool, self.NAME)
 
     async def _apply(self, rows: Sequence[RawEvent], kept: _KeptStates) -> tuple[int, bool]:
         """Fold ``rows`` (read without the lock) in one transaction under the checkpoint lock.
@@ -233,43 +220,20 @@ class ProductProjection:
         the checkpoint found under the lock (a rebuild reset it), so the caller must read again.
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            checkpoint = await _lock_checkpoint(conn, self.NAME)
+            checkpoint = await lock_checkpoint(conn, self.NAME)
             states = kept.take(checkpoint)
             fresh = [row for row in rows if row.position > checkpoint]
             if not fresh:
                 return 0, False  # another projector got here first
             if fresh[0].position != checkpoint + 1:
                 return 0, True
-            products = [product_of(row.stream_id) for row in fresh]
-            missing = sorted({pid for pid in products if pid is not None} - states.keys())
-            if missing:
-                for stored in await conn.fetch(_LOAD_STATES, missing):
-                    states[stored["product_id"]] = ProductState.model_validate_json(stored["state"])
-            last_positions: dict[str, int] = {}
-            applied, reached, failure = 0, checkpoint, None
-            for row, product_id in zip(fresh, products, strict=True):
-                if product_id is not None:
-                    try:
-                        known = states.get(product_id)
-                        before = ProductState() if known is None else known
-                        states[product_id] = fold_row(before, row, product_id)
-                    except ProjectionError as error:
-                        failure = error  # keep what came before it, stop right there
-                        break
-                    last_positions[product_id] = row.position
-                    applied += 1
-                reached = row.position
-            upserts = [
-                state_row(states[pid], last_positions[pid]) for pid in sorted(last_positions)
-            ]
-            if upserts:
-                await conn.executemany(_UPSERT, upserts)
-            if reached > checkpoint:
-                await conn.execute(_ADVANCE_CHECKPOINT, self.NAME, reached)
-        if failure is not None:
-            raise failure
-        kept.keep(reached, {pid: states[pid] for pid in last_positions})
-        return applied, False
+            folded = await fold_page(conn, fresh, states, reached=checkpoint)
+            if folded.reached > checkpoint:
+                await advance_checkpoint(conn, self.NAME, folded.reached)
+        if folded.failure is not None:
+            raise folded.failure
+        kept.keep(folded.reached, folded.states)
+        return folded.applied, False
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -331,11 +295,3 @@ class ProductProjection:
         which ``domain.approvals.sign_offs_awaiting`` narrows to one person."""
         rows = await self._pool.fetch(_OPEN_REVIEWS)
         return [ProductState.model_validate_json(row["state"]) for row in rows]
-
-
-async def _lock_checkpoint(conn: asyncpg.Connection, name: str) -> int:
-    position = await conn.fetchval(_LOCK_CHECKPOINT, name)
-    if position is None:  # the migration seeds the row; recreate it if someone removed it
-        await conn.execute(_CREATE_CHECKPOINT, name)
-        position = await conn.fetchval(_LOCK_CHECKPOINT, name)
-    return int(position)
