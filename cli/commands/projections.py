@@ -6,6 +6,9 @@ recomputed from the events. This runs against the database (`--database-url` or
 application's role may). The replay advances the projection's checkpoint batch by batch, in
 the same transaction as the rows, so the progress bar reads the checkpoint, and API processes
 following the log meanwhile join in through the same checkpoint lock instead of racing it.
+
+`--workers N` folds in N processes, each a share of the products (`store/projection_rebuild.py`);
+API processes fold nothing until it is done. If it is interrupted, run it again.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ def rebuild(
             help="The lifecycle database.",
         ),
     ],
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes folding at once, each a share of the products (one per core).",
+        ),
+    ] = 1,
     output: OutputOption = None,
 ) -> None:
     """Forget the product read model and replay the whole log into it, with progress."""
@@ -62,10 +73,12 @@ def rebuild(
                 projection = ProductProjection(pool, store)
                 head = (await store.head())[0]
                 task = bar.add_task("replaying the log", total=head)
-                work = asyncio.ensure_future(projection.rebuild())
+                work = asyncio.ensure_future(
+                    projection.rebuild(workers=workers, database_url=database_url)
+                )
                 while not work.done():
                     await asyncio.wait({work}, timeout=0.2)
-                    bar.update(task, completed=await projection.checkpoint())
+                    bar.update(task, completed=max(0, await projection.checkpoint()))
                 applied = await work
                 return {"applied": applied, "checkpoint": await projection.checkpoint()}
             finally:

@@ -27,8 +27,11 @@ async def test_a_rebuild_from_the_cli_ends_identical_to_incremental_catch_up(
     checkpoint = await projection.checkpoint()
     cli = Cli("http://127.0.0.1:9", None)
 
-    rebuilt = await cli("-o", "json", "projections", "rebuild", env={"DATABASE_URL": database_dsn})
+    dsn_env = {"DATABASE_URL": database_dsn}
+    rebuilt = await cli("-o", "json", "projections", "rebuild", env=dsn_env)
     text = await cli("projections", "rebuild", "--database-url", database_dsn)
+    in_two = await cli("-o", "json", "projections", "rebuild", "--workers", "2", env=dsn_env)
+    no_workers = await cli("projections", "rebuild", "--workers", "0", env=dsn_env)
     nowhere = await cli(
         "projections", "rebuild", "--database-url", "postgresql://nobody@127.0.0.1:9/none"
     )
@@ -37,6 +40,9 @@ async def test_a_rebuild_from_the_cli_ends_identical_to_incremental_catch_up(
         "applied": sum(state.version for state in portfolio.states.values()),
         "checkpoint": checkpoint,
     }
+    assert in_two.ok().json() == rebuilt.json()
+    assert no_workers.exit_code == 2
+    assert "--workers" in no_workers.stderr
     assert text.ok().stdout.startswith("rebuilt: ")
     assert f"checkpoint at position {checkpoint}" in text.stdout
     assert await projected_rows(database_dsn) == incremental
