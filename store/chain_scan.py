@@ -30,9 +30,11 @@ from store.hashing import _CONTENT_HEAD, CHAIN_TAG, GENESIS_HASH
 
 # Postgres' epoch is exact numeric (14+), so the product is exact whole microseconds: the same
 # value ``store.hashing.recorded_at_micros`` gives, as ``event_content_digest()`` computes it.
+# An infinite ``recorded_at`` (never written by us) comes back NULL and stops the pass there.
 PAGE_QUERY = """
 SELECT position, stream_version, stream_id, uuid_send(event_id), type, schema_version,
-       data::text, metadata::text, (EXTRACT(epoch FROM recorded_at) * 1000000)::bigint,
+       data::text, metadata::text,
+       CASE WHEN isfinite(recorded_at) THEN (EXTRACT(epoch FROM recorded_at) * 1000000)::bigint END,
        prev_hash, hash, content_digest
   FROM public.events
  WHERE position > $1 AND position <= $2
@@ -116,6 +118,9 @@ async def scan_clean_prefix(
     good_raw = bytes(32)
     async with contextlib.aclosing(_pages(readers, run.last_position, page_size)) as pages:
         async for rows in pages:
+            if not rows:  # positions run 1..last without gaps: a page with none is a gap
+                run.stopped = True
+                break
             good_raw = _check_page(rows, run, good_raw, pinned)
             if on_page is not None:
                 on_page(run.checked, run.last_position)
@@ -151,7 +156,7 @@ def _check_page(
         stored_hash,
         content_digest,
     ) in rows:
-        if position != expected or prev_hash != good_hash:
+        if position != expected or prev_hash != good_hash or micros is None:
             run.stopped = True
             break
         stream_raw = stream_id.encode()

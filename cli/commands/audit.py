@@ -94,7 +94,7 @@ def _read_log(
     async def run() -> T:
         pool = await asyncpg.create_pool(
             url,
-            min_size=1,
+            min_size=readers,
             max_size=readers,
             server_settings={
                 "default_transaction_read_only": "on",

@@ -3,15 +3,24 @@ gives the same answer, hands every connection back, and never waits on a busy po
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
-from store.audit import ChainVerification, verify_chain
-from store.chain_scan import scan_clean_prefix, snapshot_readers
+from store.audit import ChainVerification, _Verifier, verify_chain
+from store.chain_scan import CleanRun, last_position, scan_clean_prefix, snapshot_readers
 from store.event_store import EventStore
 from store.migrations import create_app_pool
 from tests.store.factories import new_events
-from tests.store.tampering import LOG_SIZE, forged_row, hash_at, shift_positions, tamper
+from tests.store.tampering import (
+    LOG_SIZE,
+    PARK,
+    forged_row,
+    hash_at,
+    shift_positions,
+    tamper,
+)
 
 
 async def through_one_connection(pool: asyncpg.Pool, batch_size: int) -> ChainVerification:
@@ -146,3 +155,75 @@ async def test_three_readers_hand_out_pages_in_log_order(
     assert not run.stopped
     assert (run.checked, run.good_position) == (LOG_SIZE, LOG_SIZE)
     assert run.good_hash == (await filled.head())[1]
+
+
+async def test_a_last_row_moved_far_beyond_the_end_is_named_as_a_gap_without_reading_up_to_it(
+    filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
+) -> None:
+    await tamper(owner, f"UPDATE events SET position = 1000000000000 WHERE position = {LOG_SIZE}")
+
+    result = await asyncio.wait_for(verify_chain(app_pool, batch_size=5), timeout=10)
+
+    assert (result.problem, result.first_bad_position) == ("row deleted (gap)", LOG_SIZE)
+    assert result.head_position == LOG_SIZE - 1
+
+
+async def test_an_infinite_recorded_at_is_named_as_edited_content(
+    filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
+) -> None:
+    await tamper(owner, "UPDATE events SET recorded_at = 'infinity' WHERE position = 12")
+
+    result = await verify_chain(app_pool, batch_size=5)
+
+    assert (result.problem, result.first_bad_position) == ("content edited", 12)
+
+
+async def careful_only(pool: asyncpg.Pool, batch_size: int) -> ChainVerification:
+    """The careful verifier alone, from the first event: what the fast pass must agree with."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        start = CleanRun(last_position=await last_position(conn), stopped=True)
+        return await _Verifier(conn, batch_size, None, None, start).run()
+
+
+@pytest.mark.parametrize("batch_size", [3, 1000])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ["UPDATE events SET data = '{\"n\":-1}' WHERE position = 17"],
+        ["UPDATE events SET stream_version = stream_version + 100 WHERE position = 9"],
+        ["UPDATE events SET content_digest = sha256('forged') WHERE position = 9"],
+        ["UPDATE events SET hash = encode(sha256('forged'), 'hex') WHERE position = 9"],
+        ["DELETE FROM events WHERE position = 12"],
+        ["DELETE FROM events WHERE position = 12", *shift_positions(13, -1)],
+        [
+            f"UPDATE events SET position = {PARK} WHERE position = 14",
+            "UPDATE events SET position = 14 WHERE position = 15",
+            f"UPDATE events SET position = 15 WHERE position = {PARK}",
+        ],
+        ["UPDATE events SET prev_hash = repeat('a', 64) WHERE position = 11"],
+        [f"DELETE FROM events WHERE position > {LOG_SIZE - 3}"],
+    ],
+    ids=[
+        "edit",
+        "version",
+        "digest",
+        "hash",
+        "gap",
+        "renumbered",
+        "swapped",
+        "link",
+        "truncated",
+    ],
+)
+async def test_the_fast_pass_and_the_careful_verifier_alone_agree(
+    filled: EventStore,
+    owner: asyncpg.Connection,
+    app_pool: asyncpg.Pool,
+    damage: list[str],
+    batch_size: int,
+) -> None:
+    await tamper(owner, *damage)
+
+    assert await verify_chain(app_pool, batch_size=batch_size) == await careful_only(
+        app_pool, batch_size
+    )
