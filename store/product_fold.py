@@ -22,6 +22,7 @@ from store.events import RawEvent
 
 __all__ = [
     "PRODUCT_STREAM_PREFIX",
+    "UPSERT_STATE",
     "FoldedPage",
     "ProductStatus",
     "ProjectionError",
@@ -39,7 +40,7 @@ _LOAD_STATES = """
 SELECT product_id, state::text AS state FROM public.product_states
  WHERE product_id = ANY($1::text[])
 """
-_UPSERT = """
+UPSERT_STATE = """
 INSERT INTO public.product_states AS p
     (product_id, name, owner, owner_name, stage, status, playbook_name, playbook_version,
      review_open, state, registered_at, stage_entered_at, last_position)
@@ -115,7 +116,7 @@ async def fold_page(
         reached = row.position
     upserts = [state_row(states[pid], last_positions[pid]) for pid in sorted(last_positions)]
     if upserts:
-        await conn.executemany(_UPSERT, upserts)
+        await conn.executemany(UPSERT_STATE, upserts)
     touched = {pid: states[pid] for pid in last_positions}
     return FoldedPage(applied, reached, touched, failure)
 

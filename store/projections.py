@@ -43,12 +43,14 @@ from store.product_fold import (
 )
 from store.projection_checkpoint import (
     REBUILDING,
+    Checkpoint,
+    RebuildInProgress,
     advance_checkpoint,
     lock_checkpoint,
     read_checkpoint,
     wipe_product_states,
 )
-from store.projection_rebuild import rebuild_in_shares
+from store.projection_rebuild import RebuildTakenOver, rebuild_in_shares
 
 __all__ = [
     "PRODUCT_STREAM_PREFIX",
@@ -56,6 +58,8 @@ __all__ = [
     "ProductStatus",
     "ProductSummary",
     "ProjectionError",
+    "RebuildInProgress",
+    "RebuildTakenOver",
 ]
 
 _log = logging.getLogger(__name__)
@@ -67,20 +71,21 @@ _REBUILD_PAGE = 2000  # a rebuild reads the whole log: fewer, larger pages
 
 
 class _KeptStates:
-    """The states the last applied page left, valid only while the checkpoint is where that
-    page left it: another projector (or a rebuild) moving it makes them stale."""
+    """The states the last applied page left, valid only while the checkpoint row is exactly as
+    that page left it: any other write to it (another projector, a rebuild, even one that sets
+    the same position again) makes them stale."""
 
     def __init__(self) -> None:
-        self._position: int | None = None
+        self._written_by: str | None = None
         self._states: dict[str, ProductState] = {}
 
-    def take(self, checkpoint: int) -> dict[str, ProductState]:
-        states = self._states if checkpoint == self._position else {}
-        self._position, self._states = None, {}
+    def take(self, checkpoint: Checkpoint) -> dict[str, ProductState]:
+        states = self._states if checkpoint.written_by == self._written_by else {}
+        self._written_by, self._states = None, {}
         return states
 
-    def keep(self, position: int, states: dict[str, ProductState]) -> None:
-        self._position, self._states = position, states
+    def keep(self, written_by: str, states: dict[str, ProductState]) -> None:
+        self._written_by, self._states = written_by, states
 
 
 class ProductSummary(BaseModel):
@@ -185,24 +190,32 @@ class ProductProjection:
             await asyncio.sleep(delay)
             delay = min(delay * 2, max(_MAX_BACKOFF, poll_interval))
 
-    async def rebuild(self, *, workers: int = 1, database_url: str | None = None) -> int:
+    async def rebuild(
+        self, *, workers: int = 1, database_url: str | None = None, force: bool = False
+    ) -> int:
         """Forget every row and replay the whole log; returns the product events applied.
 
         Use after changing how events fold. While it replays, readers see the projection
         refill from empty. With one worker, concurrent projectors join in through the same
         checkpoint lock. With more, ``workers`` processes connecting to ``database_url`` each
         fold a share of the products while other projectors wait (``store.projection_rebuild``),
-        and this process then catches up with what was appended meanwhile.
+        and this process then catches up with what was appended meanwhile. A rebuild refuses to
+        start while a parallel one owns the rows (``RebuildInProgress``) unless ``force``d to
+        take over from one that was interrupted.
         """
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         if workers > 1:
             if database_url is None:
                 raise ValueError("a rebuild with several workers needs the database_url")
-            folded = await rebuild_in_shares(self._pool, database_url, self.NAME, shares=workers)
+            folded = await rebuild_in_shares(
+                self._pool, database_url, self.NAME, shares=workers, force=force
+            )
             return folded + await self.catch_up(batch_size=_REBUILD_PAGE)
         async with self._pool.acquire() as conn, conn.transaction():
-            await lock_checkpoint(conn, self.NAME)
+            checkpoint = await lock_checkpoint(conn, self.NAME)
+            if checkpoint.position == REBUILDING and not force:
+                raise RebuildInProgress(self.NAME, checkpoint.rebuild_id)
             await wipe_product_states(conn)
             await advance_checkpoint(conn, self.NAME, 0)
         _log.info("product projection wiped; replaying the log")
@@ -222,17 +235,19 @@ class ProductProjection:
         async with self._pool.acquire() as conn, conn.transaction():
             checkpoint = await lock_checkpoint(conn, self.NAME)
             states = kept.take(checkpoint)
-            fresh = [row for row in rows if row.position > checkpoint]
+            position = checkpoint.position
+            fresh = [row for row in rows if row.position > position]
             if not fresh:
                 return 0, False  # another projector got here first
-            if fresh[0].position != checkpoint + 1:
+            if position == REBUILDING or fresh[0].position != position + 1:
                 return 0, True
-            folded = await fold_page(conn, fresh, states, reached=checkpoint)
-            if folded.reached > checkpoint:
-                await advance_checkpoint(conn, self.NAME, folded.reached)
+            folded = await fold_page(conn, fresh, states, reached=position)
+            written_by = checkpoint.written_by
+            if folded.reached > position:
+                written_by = await advance_checkpoint(conn, self.NAME, folded.reached)
         if folded.failure is not None:
             raise folded.failure
-        kept.keep(folded.reached, folded.states)
+        kept.keep(written_by, folded.states)
         return folded.applied, False
 
     # -- reading --------------------------------------------------------------------------------

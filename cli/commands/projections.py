@@ -8,7 +8,7 @@ the same transaction as the rows, so the progress bar reads the checkpoint, and 
 following the log meanwhile join in through the same checkpoint lock instead of racing it.
 
 `--workers N` folds in N processes, each a share of the products (`store/projection_rebuild.py`);
-API processes fold nothing until it is done. If it is interrupted, run it again.
+API processes fold nothing until it is done. If it was interrupted, run it again with `--force`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from cli import render
 from cli.session import EXIT_UNAVAILABLE, OutputOption, session
 from store.event_store import EventStore
-from store.projections import ProductProjection, ProjectionError
+from store.projections import (
+    ProductProjection,
+    ProjectionError,
+    RebuildInProgress,
+    RebuildTakenOver,
+)
 
 projections_app = typer.Typer(help="The read models folded from the log.", no_args_is_help=True)
 
@@ -52,6 +57,12 @@ def rebuild(
             help="Processes folding at once, each a share of the products (one per core).",
         ),
     ] = 1,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Take over from a parallel rebuild that was interrupted (see docs)."
+        ),
+    ] = False,
     output: OutputOption = None,
 ) -> None:
     """Forget the product read model and replay the whole log into it, with progress."""
@@ -72,9 +83,10 @@ def rebuild(
                 store = EventStore(pool)
                 projection = ProductProjection(pool, store)
                 head = (await store.head())[0]
-                task = bar.add_task("replaying the log", total=head)
+                what = "replaying the log" if workers == 1 else f"folding in {workers} processes"
+                task = bar.add_task(what, total=head)
                 work = asyncio.ensure_future(
-                    projection.rebuild(workers=workers, database_url=database_url)
+                    projection.rebuild(workers=workers, database_url=database_url, force=force)
                 )
                 while not work.done():
                     await asyncio.wait({work}, timeout=0.2)
@@ -90,6 +102,9 @@ def rebuild(
         except ProjectionError as error:
             refusal = {"error": {"rule": "projection.stalled", "message": str(error)}}
             raise s.fail(f"the replay stopped: {error}", refusal, 1) from None
+        except (RebuildInProgress, RebuildTakenOver) as error:
+            refusal = {"error": {"rule": "projection.rebuilding", "message": str(error)}}
+            raise s.fail(f"cannot rebuild: {error}", refusal, 1) from None
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
             refusal = {"error": {"rule": "database.unreachable", "message": str(error)}}
             raise s.fail(f"cannot rebuild: {error}", refusal, EXIT_UNAVAILABLE) from None

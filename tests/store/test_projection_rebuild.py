@@ -14,7 +14,8 @@ from store.dsn import with_user
 from store.event_store import EventStore
 from store.events import NewEvent
 from store.migrations import APP_ROLE
-from store.projection_checkpoint import REBUILDING, advance_checkpoint
+from store.projection_checkpoint import REBUILDING, RebuildInProgress, mark_rebuilding
+from store.projection_rebuild import RebuildTakenOver, fold_streams
 from store.projections import ProductProjection, ProjectionError
 from tests.store.projection_story import (
     GRACE,
@@ -89,7 +90,7 @@ async def test_while_a_parallel_rebuild_owns_the_rows_other_projectors_fold_noth
     await projection.catch_up()
     before = await projection.checkpoint()
     async with app_pool.acquire() as conn:  # what a rebuild's first transaction leaves
-        await advance_checkpoint(conn, ProductProjection.NAME, REBUILDING)
+        await mark_rebuilding(conn, ProductProjection.NAME, uuid.uuid4())
     await portfolio.register("zeta")
 
     assert await projection.catch_up() == 0
@@ -124,3 +125,60 @@ async def test_a_rebuild_in_several_processes_needs_the_database_address(
 ) -> None:
     with pytest.raises(ValueError, match="needs the database_url"):
         await projection.rebuild(workers=2)
+
+
+async def test_a_rebuild_refuses_to_start_while_another_owns_the_rows_unless_forced(
+    portfolio: Portfolio,
+    projection: ProductProjection,
+    app_pool: asyncpg.Pool,
+    database_dsn: str,
+    app_dsn: str,
+) -> None:
+    await a_busy_portfolio(portfolio)
+    abandoned = uuid.uuid4()
+    async with app_pool.acquire() as conn:
+        await mark_rebuilding(conn, ProductProjection.NAME, abandoned)
+
+    for workers in (1, 2):
+        with pytest.raises(RebuildInProgress, match="take over with --force") as refused:
+            await projection.rebuild(workers=workers, database_url=app_dsn)
+        assert refused.value.rebuild_id == abandoned
+        assert await projection.checkpoint() == REBUILDING
+
+    await projection.rebuild(workers=2, database_url=app_dsn, force=True)
+    for product_id, state in portfolio.states.items():
+        assert await projection.get_state(product_id) == state
+
+
+async def test_a_share_of_a_rebuild_that_was_taken_over_writes_nothing(
+    portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool, app_dsn: str
+) -> None:
+    await a_busy_portfolio(portfolio)
+    async with app_pool.acquire() as conn:
+        await mark_rebuilding(conn, ProductProjection.NAME, uuid.uuid4())
+        await conn.execute("DELETE FROM product_states")
+
+    with pytest.raises(RebuildTakenOver, match="no longer owns the rows"):
+        await fold_streams(app_dsn, ProductProjection.NAME, uuid.uuid4(), ["product-alpha"], 10**6)
+
+    assert await projection.list_products() == []
+
+
+async def test_a_cancelled_rebuild_hands_the_rows_back_empty_for_an_in_order_replay(
+    portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool, app_dsn: str
+) -> None:
+    await a_busy_portfolio(portfolio)
+    rebuild = asyncio.ensure_future(projection.rebuild(workers=2, database_url=app_dsn))
+    async with asyncio.timeout(10):
+        # The mark lives in Postgres; polling it is the only way to see the shares begin.
+        while await projection.checkpoint() != REBUILDING:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+    rebuild.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await rebuild
+
+    assert await projection.checkpoint() == 0
+    assert await app_pool.fetchval("SELECT count(*) FROM product_states") == 0
+    await projection.catch_up()
+    for product_id, state in portfolio.states.items():
+        assert await projection.get_state(product_id) == state
