@@ -26,8 +26,9 @@ import gc
 import logging
 import multiprocessing
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import asyncpg
 
@@ -149,13 +150,31 @@ async def fold_streams(
     database_url: str, name: str, rebuild_id: uuid.UUID, streams: Sequence[str], last: int
 ) -> int:
     """Fold each of ``streams`` from its first event up to ``last`` and write its row, a few
-    streams per transaction, each transaction first checking ``rebuild_id`` still owns the rows."""
-    conn = await asyncpg.connect(database_url)
+    streams per transaction, each transaction first checking ``rebuild_id`` still owns the rows.
+    Streams are read on one connection while the previous ones are folded, and written on
+    another."""
+    reader = await asyncpg.connect(database_url)
+    try:
+        writer = await asyncpg.connect(database_url)
+    except BaseException:
+        await reader.close()
+        raise
+    chunks = [
+        list(streams[k : k + _STREAMS_AT_ONCE]) for k in range(0, len(streams), _STREAMS_AT_ONCE)
+    ]
+
+    def read(chunk: list[str]) -> asyncio.Future[list[asyncpg.Record]]:
+        rows: Coroutine[Any, Any, list[asyncpg.Record]] = reader.fetch(_STREAMS, chunk, last)
+        return asyncio.ensure_future(rows)
+
+    ahead = read(chunks[0]) if chunks else None
     try:
         folded = 0
-        for start in range(0, len(streams), _STREAMS_AT_ONCE):
-            chunk = list(streams[start : start + _STREAMS_AT_ONCE])
-            rows = [RawEvent(*record) for record in await conn.fetch(_STREAMS, chunk, last)]
+        for turn in range(len(chunks)):
+            assert ahead is not None
+            rows = [RawEvent(*record) for record in await ahead]
+            ahead = read(chunks[turn + 1]) if turn + 1 < len(chunks) else None
+            await asyncio.sleep(0)  # let the next read go out while this chunk is folded
             states: dict[str, ProductState] = {}
             last_positions: dict[str, int] = {}
             for row in rows:
@@ -165,15 +184,18 @@ async def fold_streams(
                 before = ProductState() if known is None else known
                 states[product_id] = fold_row(before, row, product_id)
                 last_positions[product_id] = row.position
-            async with conn.transaction():
-                if not await still_rebuilding(conn, name, rebuild_id):
+            async with writer.transaction():
+                if not await still_rebuilding(writer, name, rebuild_id):
                     raise RebuildTakenOver(
                         f"rebuild {rebuild_id} of {name} no longer owns the rows"
                     )
-                await conn.executemany(
+                await writer.executemany(
                     UPSERT_STATE, [state_row(states[pid], last_positions[pid]) for pid in states]
                 )
             folded += len(rows)
         return folded
     finally:
-        await conn.close()
+        if ahead is not None:
+            await asyncio.gather(ahead, return_exceptions=True)
+        await reader.close()
+        await writer.close()
