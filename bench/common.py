@@ -46,8 +46,7 @@ from runtime.embedded_temporal import (
 )
 from runtime.gate_walk import criteria_commands, go_command, review_commands
 from runtime.log_setup import configure_logging
-from store.dsn import with_user
-from store.migrations import APP_ROLE, create_app_pool, migrate
+from store.migrations import create_app_pool, migrate
 from workflows.visibility import dev_server_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +84,8 @@ async def running_postgres(*, pool_size: int = 4) -> AsyncIterator[asyncpg.Pool]
 
 @contextlib.asynccontextmanager
 async def running_postgres_at(*, pool_size: int = 4) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
-    """``running_postgres``, with the app role's DSN for processes of their own."""
+    """``running_postgres``, with the owner's DSN (for maintenance and, with the app role's
+    user, processes of their own)."""
     configure_logging("WARNING", fmt="json")
     faulthandler.enable()
     with tempfile.TemporaryDirectory(prefix="lifecycle-bench-") as tmp:
@@ -94,7 +94,7 @@ async def running_postgres_at(*, pool_size: int = 4) -> AsyncIterator[tuple[str,
             await migrate(postgres.dsn)
             pool = await create_app_pool(postgres.dsn, max_size=pool_size)
             try:
-                yield with_user(postgres.dsn, APP_ROLE), pool
+                yield postgres.dsn, pool
             finally:
                 await pool.close()
         finally:
