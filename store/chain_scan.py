@@ -31,9 +31,10 @@ from store.hashing import _CONTENT_HEAD, CHAIN_TAG, GENESIS_HASH
 # Postgres' epoch is exact numeric (14+), so the product is exact whole microseconds: the same
 # value ``store.hashing.recorded_at_micros`` gives, as ``event_content_digest()`` computes it.
 # An infinite ``recorded_at`` (never written by us) comes back NULL and stops the pass there.
+# The JSON texts come as their UTF-8 bytes, what the digest covers, not decoded and re-encoded.
 PAGE_QUERY = """
 SELECT position, stream_version, stream_id, uuid_send(event_id), type, schema_version,
-       data::text, metadata::text,
+       convert_to(data::text, 'UTF8'), convert_to(metadata::text, 'UTF8'),
        CASE WHEN isfinite(recorded_at) THEN (EXTRACT(epoch FROM recorded_at) * 1000000)::bigint END,
        prev_hash, hash, content_digest
   FROM public.events
@@ -162,8 +163,6 @@ def _check_page(
         stream_raw = stream_id.encode()
         type_raw = type_.encode()
         version_raw = b"%d" % schema_version
-        data_raw = data.encode()
-        metadata_raw = metadata.encode()
         micros_raw = b"%d" % micros
         content = b"%b%d:%b,16:%b,%d:%b,%d:%b,%d:%b,%d:%b,%d:%b," % (
             head,
@@ -174,10 +173,10 @@ def _check_page(
             type_raw,
             len(version_raw),
             version_raw,
-            len(data_raw),
-            data_raw,
-            len(metadata_raw),
-            metadata_raw,
+            len(data),
+            data,
+            len(metadata),
+            metadata,
             len(micros_raw),
             micros_raw,
         )
