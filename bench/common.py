@@ -224,11 +224,14 @@ def our_worker(stack: Stack, task_queue: str) -> Worker:
 
 
 @contextlib.contextmanager
-def worker_process(stack: Stack, task_queue: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(
+    stack: Stack, task_queue: str, settings: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m worker` as its own process, configured the way a deployment is (environment
-    variables), so its memory can be measured apart from the driver's."""
+    variables, ``settings`` on top), so its memory can be measured apart from the driver's."""
     env = {
         **os.environ,
+        **(settings or {}),
         "DATABASE_URL": stack.dsn,
         "TEMPORAL_ADDRESS": stack.temporal_address,
         "TEMPORAL_NAMESPACE": NAMESPACE,
