@@ -3,9 +3,12 @@ incremental catch-up ended. Runs on a fresh database of its own, with no API."""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 
 from store.event_store import EventStore
+from store.projection_checkpoint import mark_rebuilding
 from store.projections import ProductProjection
 from tests.cli.conftest import Cli
 from tests.store.projection_story import GRACE, Portfolio, projected_rows
@@ -47,3 +50,24 @@ async def test_a_rebuild_from_the_cli_ends_identical_to_incremental_catch_up(
     assert f"checkpoint at position {checkpoint}" in text.stdout
     assert await projected_rows(database_dsn) == incremental
     assert nowhere.exit_code == 3
+
+
+async def test_a_rebuild_refuses_while_another_owns_the_rows_and_takes_over_when_forced(
+    event_store: EventStore, app_pool: asyncpg.Pool, database_dsn: str
+) -> None:
+    portfolio = Portfolio(event_store)
+    await portfolio.register("alpha")
+    async with app_pool.acquire() as conn:
+        await mark_rebuilding(conn, ProductProjection.NAME, uuid.uuid4())
+    cli = Cli("http://127.0.0.1:9", None)
+    dsn_env = {"DATABASE_URL": database_dsn}
+
+    refused = await cli("-o", "json", "projections", "rebuild", env=dsn_env)
+    forced = await cli(
+        "-o", "json", "projections", "rebuild", "--workers", "2", "--force", env=dsn_env
+    )
+
+    assert refused.exit_code == 1
+    assert refused.json()["error"]["rule"] == "projection.rebuilding"
+    assert "--force" in refused.json()["error"]["message"]
+    assert forced.ok().json()["applied"] == portfolio.states["alpha"].version
