@@ -18,6 +18,9 @@ order (``store/event_store.py``): nothing can appear later behind the checkpoint
 A product stream event that cannot be parsed or folded stops the projection at that position
 with a ``ProjectionError`` rather than being skipped: a read model silently missing a decision
 is worse than a stale one, and the fix (new code, then ``rebuild``) needs the event kept.
+
+While a parallel rebuild owns the rows (checkpoint -1, ``store/projection_rebuild.py``), a
+projector folds nothing and tries again at its next poll.
 """
 
 from __future__ import annotations
