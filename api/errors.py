@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.refusals import CommandRefused, RefusalKind
 from store.projections import ProjectionError
+from workflows.product_client import workflow_not_ready
 
 log = structlog.get_logger("lifecycle.api")
 
@@ -84,6 +85,13 @@ def unavailable(error: RPCError) -> tuple[str, str] | None:
             "product.busy",
             "the product has too many commands in flight to take this one now; nothing was "
             "changed; retry in a few seconds (with the same Idempotency-Key, if you sent one)",
+        )
+    if workflow_not_ready(error):
+        return (
+            "product.busy",
+            "the product's workflow is recovering from a failed step and takes no commands "
+            "until it is retried; nothing was changed; retry in a few seconds (with the same "
+            "Idempotency-Key, if you sent one)",
         )
     return None
 

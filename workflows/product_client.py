@@ -132,11 +132,12 @@ class ProductLifecycleClient:
     ) -> CommandReceipt:
         """Sends a command; `update_id` makes a client retry apply at most once.
 
-        Temporal refuses more than a few in-flight updates per workflow, and aborts admitted
+        Temporal refuses more than a few in-flight updates per workflow, aborts admitted
         updates when it clears a workflow's update registry (a failed or evicted workflow
-        task); when a crowd acts on one product at once, each command waits its turn (jittered
-        backoff, bounded by `busy_patience`) instead of surfacing either. The same update id is
-        reused across attempts, so a retry is never applied twice."""
+        task), and refuses updates while a failed workflow task awaits its retry; when a crowd
+        acts on one product at once, or the worker is overloaded, each command waits its turn
+        (jittered backoff, bounded by `busy_patience`) instead of surfacing any of these. The
+        same update id is reused across attempts, so a retry is never applied twice."""
         if isinstance(command, RegisterProduct):
             return await self.register(command)
         handle = self._client.get_workflow_handle(workflow_id_for(product_id))
@@ -213,7 +214,24 @@ _RETRYABLE = {
 
 
 def _worth_retrying(error: RPCError) -> bool:
-    return error.status in _RETRYABLE or "update was aborted" in error.message
+    return (
+        error.status in _RETRYABLE
+        or "update was aborted" in error.message
+        or workflow_not_ready(error)
+    )
+
+
+def workflow_not_ready(error: RPCError) -> bool:
+    """The server refused the update because the product's last workflow task failed (on an
+    overloaded worker, for example one starved past the SDK's 2-second deadlock limit) and is
+    being retried: the update was not admitted, so sending it again later is safe."""
+    if error.status is not RPCStatusCode.FAILED_PRECONDITION:
+        return False
+    try:
+        details = error.grpc_status.details
+    except Exception:  # an unparsable status says nothing either way
+        return False
+    return any(detail.type_url.endswith(".WorkflowNotReadyFailure") for detail in details)
 
 
 def _ended_before(product_id: str) -> CommandRefused:

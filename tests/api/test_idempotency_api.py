@@ -3,6 +3,8 @@ first answer back; the command is applied once. And when the workflow service ca
 command now, the answer says so with a 503 and a Retry-After, never a 500."""
 
 import pytest
+from google.protobuf.any_pb2 import Any
+from temporalio.api.common.v1 import GrpcStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import unavailable_response
@@ -11,7 +13,7 @@ from tests.api.http_journey import People
 from tests.support.journey import OWNER, register
 from tests.support.playbook_versions import V1
 from workflows.contracts import stream_id_for
-from workflows.product_client import ProductLifecycleClient
+from workflows.product_client import ProductLifecycleClient, workflow_not_ready
 
 EVIDENCE = {"requirement": "customer-interview", "title": "Call with Acme"}
 
@@ -113,3 +115,43 @@ def test_a_busy_or_absent_workflow_service_is_a_503_to_retry(
 
 def test_any_other_rpc_failure_is_not_passed_off_as_a_503() -> None:
     assert unavailable_response(RPCError("bug", RPCStatusCode.INVALID_ARGUMENT, b"")) is None
+
+
+def not_ready_status(detail_type: str) -> bytes:
+    """The status the server sends with FAILED_PRECONDITION, naming why in its details."""
+    detail = Any(type_url=f"type.googleapis.com/temporal.api.errordetails.v1.{detail_type}")
+    encoded: bytes = GrpcStatus(code=9, message="refused", details=[detail]).SerializeToString()
+    return encoded
+
+
+def test_a_product_whose_last_workflow_task_failed_is_a_503_to_retry_and_retried_meanwhile() -> (
+    None
+):
+    error = RPCError(
+        "Unable to perform workflow execution update due to Workflow Task in failed state.",
+        RPCStatusCode.FAILED_PRECONDITION,
+        not_ready_status("WorkflowNotReadyFailure"),
+    )
+
+    response = unavailable_response(error)
+
+    assert workflow_not_ready(error)
+    assert response is not None
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert b"product.busy" in response.body
+    assert b"nothing was changed" in response.body
+
+
+def test_other_failed_preconditions_are_neither_retried_nor_passed_off_as_a_503() -> None:
+    other = RPCError(
+        "a different precondition",
+        RPCStatusCode.FAILED_PRECONDITION,
+        not_ready_status("NamespaceNotActiveFailure"),
+    )
+    bare = RPCError("no details at all", RPCStatusCode.FAILED_PRECONDITION, b"")
+
+    assert not workflow_not_ready(other)
+    assert not workflow_not_ready(bare)
+    assert unavailable_response(other) is None
+    assert unavailable_response(bare) is None
