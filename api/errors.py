@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.refusals import CommandRefused, RefusalKind
@@ -145,6 +146,22 @@ def install_error_handlers(app: FastAPI) -> None:
             f"the portfolio read model is stopped at event {error.position} "
             f"({error.stream_id}): {error.problem}; the operators have been told",
             headers={"Retry-After": "60"},
+        )
+
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _update_timed_out(
+        request: Request, error: WorkflowUpdateRPCTimeoutOrCancelledError
+    ) -> JSONResponse:
+        """The command waited longer than the workflow service lets an update call wait (an
+        overloaded worker): it may still be applied, so the answer says to ask again with the
+        same key, which attaches to the same update instead of sending a second one."""
+        log.warning("command.timed_out", path=request.url.path)
+        return error_response(
+            503,
+            "product.busy",
+            "the command waited longer than the workflow service allows; it may still be "
+            "applied: retry in a few seconds with the same Idempotency-Key to learn its outcome",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(ValidationError)

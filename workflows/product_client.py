@@ -15,6 +15,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -151,6 +152,15 @@ class ProductLifecycleClient:
                 )
             except WorkflowUpdateFailedError as error:
                 raise _refusal_from(error) from None
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                # The SDK turns our own cancellation into this error too: that one propagates.
+                current = asyncio.current_task()
+                cancelled = current is not None and current.cancelling() > 0
+                if cancelled or time.monotonic() + pause >= deadline:
+                    raise
+                await asyncio.sleep(pause * (0.5 + random.random()))
+                pause = min(pause * 2, 1.0)
+                continue
             except RPCError as error:
                 if error.status is RPCStatusCode.NOT_FOUND:
                     raise await self._why_not_found(product_id) from None

@@ -2,12 +2,15 @@
 first answer back; the command is applied once. And when the workflow service cannot take a
 command now, the answer says so with a 503 and a Retry-After, never a 500."""
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from google.protobuf.any_pb2 import Any
 from temporalio.api.common.v1 import GrpcStatus
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import unavailable_response
+from api.errors import install_error_handlers, unavailable_response
 from tests.api.conftest import ApiHarness
 from tests.api.http_journey import People
 from tests.support.journey import OWNER, register
@@ -155,3 +158,21 @@ def test_other_failed_preconditions_are_neither_retried_nor_passed_off_as_a_503(
     assert not workflow_not_ready(bare)
     assert unavailable_response(other) is None
     assert unavailable_response(bare) is None
+
+
+async def test_a_command_that_outwaits_the_update_call_is_a_503_saying_it_may_still_apply() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/slow")
+    async def slow() -> None:
+        raise WorkflowUpdateRPCTimeoutOrCancelledError()
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lifecycle.test") as http:
+        response = await http.post("/slow")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["rule"] == "product.busy"
+    assert "may still be applied" in response.json()["error"]["message"]
