@@ -28,8 +28,10 @@ __all__ = [
     "ProjectionError",
     "fold_page",
     "fold_row",
+    "fold_rows",
     "product_of",
     "state_row",
+    "upsert_states",
 ]
 
 PRODUCT_STREAM_PREFIX = "product-"
@@ -81,6 +83,7 @@ class FoldedPage(NamedTuple):
     applied: int
     reached: int
     states: dict[str, ProductState]
+    last_positions: dict[str, int]  # per product touched: the position of its last event
     failure: ProjectionError | None
 
 
@@ -95,14 +98,26 @@ async def fold_page(
     caller's transaction. ``states`` are states already known (the last page's); the others
     are loaded from their rows. Stops at the first event that cannot be folded, keeping what
     came before it; ``reached`` is the position before the page."""
-    products = [product_of(row.stream_id) for row in rows]
-    missing = sorted({pid for pid in products if pid is not None} - states.keys())
+    products = {pid for pid in map(product_of, (row.stream_id for row in rows)) if pid}
+    missing = sorted(products - states.keys())
     if missing:
         for stored in await conn.fetch(_LOAD_STATES, missing):
             states[stored["product_id"]] = ProductState.model_validate_json(stored["state"])
+    folded = fold_rows(rows, states, reached=reached)
+    await upsert_states(conn, folded)
+    return folded
+
+
+def fold_rows(
+    rows: Sequence[RawEvent], states: dict[str, ProductState], *, reached: int
+) -> FoldedPage:
+    """Fold ``rows`` onto ``states`` (products not in it start unregistered), without I/O.
+    Stops at the first event that cannot be folded, keeping what came before it; the page's
+    ``states`` are those it touched, with ``reached`` the last position folded."""
     last_positions: dict[str, int] = {}
     applied, failure = 0, None
-    for row, product_id in zip(rows, products, strict=True):
+    for row in rows:
+        product_id = product_of(row.stream_id)
         if product_id is not None:
             try:
                 known = states.get(product_id)
@@ -114,11 +129,17 @@ async def fold_page(
             last_positions[product_id] = row.position
             applied += 1
         reached = row.position
-    upserts = [state_row(states[pid], last_positions[pid]) for pid in sorted(last_positions)]
-    if upserts:
-        await conn.executemany(UPSERT_STATE, upserts)
-    touched = {pid: states[pid] for pid in last_positions}
-    return FoldedPage(applied, reached, touched, failure)
+    touched = {pid: states[pid] for pid in sorted(last_positions)}
+    return FoldedPage(applied, reached, touched, last_positions, failure)
+
+
+async def upsert_states(conn: asyncpg.Connection, folded: FoldedPage) -> None:
+    """Write the ``product_states`` row of each product the page touched."""
+    if folded.states:
+        rows = [
+            state_row(state, folded.last_positions[pid]) for pid, state in folded.states.items()
+        ]
+        await conn.executemany(UPSERT_STATE, rows)
 
 
 def product_of(stream_id: str) -> str | None:

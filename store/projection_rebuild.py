@@ -32,15 +32,8 @@ from typing import Any
 
 import asyncpg
 
-from domain.state import ProductState
 from store.events import RawEvent
-from store.product_fold import (
-    PRODUCT_STREAM_PREFIX,
-    UPSERT_STATE,
-    fold_row,
-    product_of,
-    state_row,
-)
+from store.product_fold import PRODUCT_STREAM_PREFIX, fold_rows, upsert_states
 from store.projection_checkpoint import (
     REBUILDING,
     RebuildInProgress,
@@ -175,23 +168,15 @@ async def fold_streams(
             rows = [RawEvent(*record) for record in await ahead]
             ahead = read(chunks[turn + 1]) if turn + 1 < len(chunks) else None
             await asyncio.sleep(0)  # let the next read go out while this chunk is folded
-            states: dict[str, ProductState] = {}
-            last_positions: dict[str, int] = {}
-            for row in rows:
-                product_id = product_of(row.stream_id)
-                assert product_id is not None  # only product streams were asked for
-                known = states.get(product_id)
-                before = ProductState() if known is None else known
-                states[product_id] = fold_row(before, row, product_id)
-                last_positions[product_id] = row.position
+            page = fold_rows(rows, {}, reached=0)
+            if page.failure is not None:
+                raise page.failure
             async with writer.transaction():
                 if not await still_rebuilding(writer, name, rebuild_id):
                     raise RebuildTakenOver(
                         f"rebuild {rebuild_id} of {name} no longer owns the rows"
                     )
-                await writer.executemany(
-                    UPSERT_STATE, [state_row(states[pid], last_positions[pid]) for pid in states]
-                )
+                await upsert_states(writer, page)
             folded += len(rows)
         return folded
     finally:

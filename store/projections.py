@@ -147,7 +147,7 @@ class ProductProjection:
         applied = 0
         kept = _KeptStates()
         start = await self.checkpoint()
-        rows = await self._events.read_raw(start, batch_size) if start != REBUILDING else []
+        rows = await self._read_after(start, batch_size)
         while rows:
             following = (
                 asyncio.ensure_future(self._events.read_raw(rows[-1].position, batch_size))
@@ -165,12 +165,18 @@ class ProductProjection:
                 if following is not None:
                     await asyncio.gather(following, return_exceptions=True)
                 start = await self.checkpoint()
-                rows = await self._events.read_raw(start, batch_size) if start != REBUILDING else []
+                rows = await self._read_after(start, batch_size)
             elif following is None:
                 return applied
             else:
                 rows = await following
         return applied
+
+    async def _read_after(self, checkpoint: int, batch_size: int) -> list[RawEvent]:
+        """The events after ``checkpoint``; none while a parallel rebuild owns the rows."""
+        if checkpoint == REBUILDING:
+            return []
+        return await self._events.read_raw(checkpoint, batch_size)
 
     async def run(self, *, poll_interval: float = 0.25) -> None:
         """Follow the log until cancelled. Failures (a database away, a poison event) are

@@ -150,6 +150,7 @@ class ProductLifecycleClient:
                 receipt: CommandReceipt = await handle.execute_update(
                     _UPDATE_FOR[type(command)], command, id=update_id
                 )
+                return receipt
             except WorkflowUpdateFailedError as error:
                 raise _refusal_from(error) from None
             except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -158,18 +159,13 @@ class ProductLifecycleClient:
                 cancelled = current is not None and current.cancelling() > 0
                 if cancelled or time.monotonic() + pause >= deadline:
                     raise
-                await asyncio.sleep(pause * (0.5 + random.random()))
-                pause = min(pause * 2, 1.0)
-                continue
             except RPCError as error:
                 if error.status is RPCStatusCode.NOT_FOUND:
                     raise await self._why_not_found(product_id) from None
-                if _worth_retrying(error) and time.monotonic() + pause < deadline:
-                    await asyncio.sleep(pause * (0.5 + random.random()))
-                    pause = min(pause * 2, 1.0)
-                    continue
-                raise
-            return receipt
+                if not _worth_retrying(error) or time.monotonic() + pause >= deadline:
+                    raise
+            await asyncio.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 1.0)
 
     async def view(self, product_id: str) -> ProductView:
         handle = self._client.get_workflow_handle(workflow_id_for(product_id))
