@@ -76,7 +76,9 @@ class BareClient:
         )
         return answer
 
-    async def step(self, workflow_id: str, step: BareStep) -> str:
+    async def step(self, workflow_id: str, step: BareStep, update_id: str | None = None) -> str:
         handle = self._client.get_workflow_handle(workflow_id)
-        answer: str = await handle.execute_update(BareWorkflow.step, step, id=str(uuid.uuid4()))
+        answer: str = await handle.execute_update(
+            BareWorkflow.step, step, id=update_id or str(uuid.uuid4())
+        )
         return answer

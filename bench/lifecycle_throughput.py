@@ -1,15 +1,22 @@
 """Lifecycle throughput: products driven concurrently through every stage and gate, against the
 same count of bare updates+activities, on one dev server in one run.
 
-* ours: N products at once, each registered (update-with-start) and then sent, one after the
-  other, every command of the default playbook's journey to retirement (evidence, checklist,
-  metrics, review requests, sign-offs, decisions: the list comes from folding the domain once,
-  see `bench.common.journey`) through `ProductLifecycleClient` to the production worker.
-* bare: N `BareWorkflow`s at once (bench/bare.py), each sent the same number of updates, each
-  awaiting one no-op activity; the last one completes the workflow.
+* ours: products sent, one after the other, every command of the default playbook's journey
+  (evidence, checklist, metrics, review requests, sign-offs, decisions: the list comes from
+  folding the domain once, see `bench.common.journey`) through `ProductLifecycleClient` to the
+  production worker.
+* bare: `BareWorkflow`s (bench/bare.py), each sent update after update, each awaiting one no-op
+  activity.
 
-Both workers run in this process. After the run the event store is checked to hold exactly the
-events the journeys produce and every product workflow to have ended retired.
+Two modes, both with both workers in this process:
+
+* default, the issue's scale: N = 1,000 in flight for a fixed window per system, ours spread
+  over the whole journey (bench/lifecycle_window.py); products/min = updates answered in the
+  window / updates per journey. Afterwards every product driven must hold what its stream
+  holds.
+* `--to-retirement`: N products at once from registration to retirement, timed; afterwards
+  every product must have ended retired and the store hold exactly the journeys' events. At
+  1,000 products this takes about 25 minutes on 2 cores, hence not the default.
 
 Run: `python -m bench.lifecycle_throughput` (`--help` for sizes). The last line is
 `lifecycle products_per_min=<> ratio_vs_bare=<ours / bare>`.
@@ -37,6 +44,9 @@ from bench.common import (
     running_stack,
     table,
 )
+from bench.lifecycle_window import Window, plan_seeds, start_seeded, store_seeds, unsettled
+from bench.lifecycle_window import drive_bare as window_drive_bare
+from bench.lifecycle_window import drive_ours as window_drive_ours
 from domain.commands import Command
 from workflows.product_client import ProductLifecycleClient
 
@@ -82,7 +92,7 @@ async def check_ours(stack: Stack, products: ProductLifecycleClient, ids: list[s
     return stored
 
 
-async def measure(stack: Stack, args: argparse.Namespace) -> list[list[object]]:
+async def measure_to_retirement(stack: Stack, args: argparse.Namespace) -> list[list[object]]:
     commands, events = journey()
     updates = len(commands) + 1  # registration is an update too
     await prepare(stack.dsn)
@@ -114,42 +124,93 @@ async def measure(stack: Stack, args: argparse.Namespace) -> list[list[object]]:
         ("bare", bare_seconds, 0),
     ):
         rows.append(
+            [system, n, updates, seconds, event_count, n * updates / seconds, n / seconds * 60]
+        )
+    return rows
+
+
+async def measure_window(stack: Stack, args: argparse.Namespace) -> list[list[object]]:
+    """N in flight, spread over the journey, counted over the window (bench/lifecycle_window)."""
+    commands, _ = journey()
+    updates = len(commands) + 1
+    n = args.products
+    await prepare(stack.dsn)
+    raw_pool = await asyncpg.create_pool(stack.dsn, min_size=1, max_size=10)
+    ours_queue = f"bench-ours-{uuid.uuid4().hex[:8]}"
+    bare_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    products = ProductLifecycleClient(stack.client, ours_queue)
+    bare = BareClient(stack.client, bare_queue)
+    ours_window = Window(args.warmup, args.window)
+    bare_window = Window(args.warmup, args.window)
+    announce(f"seeding {n} products spread over the {updates}-update journey ...")
+    started = time.perf_counter()
+    seeds = plan_seeds(commands, n)
+    await store_seeds(stack.pool, seeds)
+    announce(f"seeded in {time.perf_counter() - started:.1f} s")
+    try:
+        async with our_worker(stack, ours_queue), bare_worker(stack.client, raw_pool, bare_queue):
+            announce(
+                f"bare: {n} workflows in flight, {args.warmup:.0f} s warm-up + "
+                f"{args.window:.0f} s counted ..."
+            )
+            await window_drive_bare(bare, n, bare_window)
+            announce(f"ours: starting the {sum(s.step > 0 for s in seeds)} seeded products ...")
+            await start_seeded(stack.client, ours_queue, seeds)
+            announce(
+                f"ours: {n} products in flight, {args.warmup:.0f} s warm-up + "
+                f"{args.window:.0f} s counted ..."
+            )
+            driven = await window_drive_ours(products, seeds, commands, ours_window)
+            left = await unsettled(products, stack.pool, driven, within=120)
+            if left:
+                raise RuntimeError(
+                    f"{len(left)} of {len(driven)} products hold another version than their "
+                    f"stream, e.g. {left[0]}"
+                )
+            announce(f"checked: all {len(driven)} products driven hold what their streams hold")
+    finally:
+        await raw_pool.close()
+    rows: list[list[object]] = []
+    for system, window in (("ours", ours_window), ("bare", bare_window)):
+        counted = window.counted()
+        rows.append(
             [
                 system,
                 n,
                 updates,
-                seconds,
-                n / seconds * 60,
-                n * updates / seconds,
-                event_count,
+                args.window,
+                counted,
+                counted / args.window,
+                window.busy,
+                counted / updates / args.window * 60,
             ]
         )
     return rows
 
 
 def summary(rows: list[list[object]]) -> str:
-    ours, bare = (float(str(row[4])) for row in rows)
+    ours, bare = (float(str(row[-1])) for row in rows)
     return f"lifecycle products_per_min={ours:.1f} ratio_vs_bare={ours / bare:.2f}"
 
 
 async def main_async(args: argparse.Namespace) -> None:
     announce(machine())
     async with running_stack(temporal_file=args.temporal_db_file) as stack:
-        rows = await measure(stack, args)
-    announce(
-        table(
-            [
+        if args.to_retirement:
+            rows = await measure_to_retirement(stack, args)
+            headers = ["system", "products", "updates each", "seconds", "events", "updates/s"]
+        else:
+            rows = await measure_window(stack, args)
+            headers = [
                 "system",
-                "products",
+                "in flight",
                 "updates each",
-                "seconds",
-                "products/min",
+                "window s",
+                "updates",
                 "updates/s",
-                "events",
-            ],
-            rows,
-        )
-    )
+                "busy retries",
+            ]
+    announce(table([*headers, "products/min"], rows))
     announce(f"load average after: {load_now()}")
     announce(summary(rows))
 
@@ -157,15 +218,26 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--products",
-        type=int,
-        default=40,
-        help="products (and bare workflows) at once; the issue names 1000, see docs/performance.md",
+        "--products", type=int, default=1000, help="products (and bare workflows) in flight"
+    )
+    parser.add_argument(
+        "--window", type=float, default=60.0, help="seconds counted per system (default 60)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=30.0, help="seconds driven before the window opens"
+    )
+    parser.add_argument(
+        "--to-retirement",
+        action="store_true",
+        help="drive every product from registration to retirement instead (and time that); "
+        "1,000 products take about 25 minutes on 2 cores, see docs/performance.md",
     )
     add_server_options(parser)
     args = parser.parse_args()
     if args.products < 1:
         parser.error("--products must be at least 1")
+    if args.window <= 0 or args.warmup < 0:
+        parser.error("--window must be positive and --warmup not negative")
     asyncio.run(main_async(args))
 
 

@@ -332,6 +332,14 @@ class ProductLifecycleWorkflow(CommandUpdates, PlaybookUpdates):
             return receipt
 
     async def _append(self, events: list[Event], command: Command) -> None:
+        """A scheduled activity, never a local one, though a local one would save a workflow
+        task and an activity task per command: a local activity writes while the workflow
+        task that decided is still open, and when that task is lost (the server aborts it
+        while a crowd of updates waits), the retry may admit another update first and decide
+        differently, leaving in the append-only log events that the workflow's history never
+        decided. A scheduled activity runs only once its decision is in the history. (Tried:
+        tests/workflows/test_crowd_on_one_product.py failed at once with stream version
+        conflicts and reused event ids.)"""
         update = workflow.current_update_info()
         correlation = {
             "workflow_id": workflow.info().workflow_id,
