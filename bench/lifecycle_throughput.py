@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import time
 import uuid
+from dataclasses import replace
 
 import asyncpg
 
@@ -146,6 +147,9 @@ async def measure_window(stack: Stack, args: argparse.Namespace) -> list[list[ob
     started = time.perf_counter()
     seeds = plan_seeds(commands, n)
     await store_seeds(stack.pool, seeds)
+    # Stored: keep no copy alive (a million objects would lengthen every GC pause in this
+    # process, which hosts the workers too).
+    seeds = [replace(seed, events=[]) for seed in seeds]
     announce(f"seeded in {time.perf_counter() - started:.1f} s")
     try:
         async with our_worker(stack, ours_queue), bare_worker(stack.client, raw_pool, bare_queue):
@@ -156,6 +160,7 @@ async def measure_window(stack: Stack, args: argparse.Namespace) -> list[list[ob
             await window_drive_bare(bare, n, bare_window)
             announce(f"ours: starting the {sum(s.step > 0 for s in seeds)} seeded products ...")
             await start_seeded(stack.client, ours_queue, seeds)
+            seeds = [replace(seed, state=None) for seed in seeds]
             announce(
                 f"ours: {n} products in flight, {args.warmup:.0f} s warm-up + "
                 f"{args.window:.0f} s counted ..."
