@@ -51,8 +51,9 @@ from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 SEEDING_AT_ONCE = 50
-# Each after the client's own patience (30 s) ran out, a second apart.
-BUSY_RETRIES = 60
+# Seconds a command is sent again (each after the client's own 30 s of patience) before the
+# run fails: a command still refused after that is no longer queueing, it is a bug.
+BUSY_PATIENCE = 180.0
 
 
 @dataclass
@@ -82,13 +83,14 @@ class Window:
     async def until_admitted(self, send: Callable[[], Awaitable[object]]) -> None:
         """Sends again, after a second, what an overloaded server or worker answered "busy"
         to, as a client of the API does on its 503 (``send`` reuses one update id, so a
-        command is never applied twice); counts how often. Gives up after a minute."""
-        for attempt in range(BUSY_RETRIES + 1):
+        command is never applied twice); counts how often. Gives up after BUSY_PATIENCE."""
+        deadline = time.monotonic() + BUSY_PATIENCE
+        while True:
             try:
                 await send()
                 return
             except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
-                if attempt == BUSY_RETRIES:
+                if time.monotonic() >= deadline:
                     raise
                 self.busy += 1
                 await asyncio.sleep(1)
