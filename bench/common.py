@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import faulthandler
+import functools
 import os
 import platform
 import socket
@@ -34,6 +35,7 @@ from domain.decide import decide
 from domain.events import Event
 from domain.evolve import evolve_all
 from domain.identity import Actor
+from domain.playbook import Playbook
 from domain.state import ProductState
 from playbooks import load_default_playbook
 from runtime.embedded_postgres import start_embedded_postgres
@@ -259,6 +261,11 @@ def worker_process(
 # -- the journey ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _default_playbook() -> Playbook:
+    return load_default_playbook()
+
+
 def registration(product_id: str) -> RegisterProduct:
     return RegisterProduct(
         actor=OWNER,
@@ -267,7 +274,7 @@ def registration(product_id: str) -> RegisterProduct:
         description="A product driven by the benchmark",
         owner=OWNER.subject,
         owner_name=OWNER.display_name,
-        playbook=load_default_playbook(),
+        playbook=_default_playbook(),
     )
 
 

@@ -9,16 +9,22 @@ instead:
 * **Spread over the journey.** Product i starts at journey step ``i * steps // N``. Every step
   before it is decided in the pure domain, its events appended to the store under the product's
   stream (as the append activity would) and the workflow started with the folded state, the
-  way continue-as-new hands a run its state. So the window holds every kind of command the
-  journey has (registrations, evidence, checklist, metrics, reviews, sign-offs, Go decisions
-  and retirements) in the proportions the journey has them.
+  way continue-as-new hands a run its state; the window opens only once every seeded workflow
+  is loaded in the worker. So the window holds every kind of command the journey has
+  (registrations, evidence, checklist, metrics, reviews, sign-offs, Go decisions and
+  retirements) in the proportions the journey has them.
 * **Always N in flight.** A product that retires inside the window is followed by a new one,
   registered from scratch.
 * **Counted in the window only.** Updates answered in the first ``warmup`` seconds are not
   counted, nor those after ``warmup + window``; products per minute are the counted updates
   divided by the updates of one journey.
-* **Checked after.** Once the drivers stop, every product's workflow must reach the version its
-  stream holds (no decision lost, none stored without the workflow knowing it).
+* **Busy answers are sent again**, as an API client does on a 503: same update id, a second
+  later, for at most ``BUSY_PATIENCE``; counted. Ours has already waited out the client's own
+  patience (30 s of backoff) by then, bare has no such patience, so its count is of single
+  refusals.
+* **Checked after.** Once the drivers stop, every product's stream must hold exactly the
+  version its last answer reported, and its workflow the same (no decision lost, none applied
+  twice, none stored without the workflow knowing it).
 
 Bare workflows get the same N and window, each sent update after update.
 """
@@ -32,10 +38,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from typing import TypeVar
 
 import asyncpg
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.event_log import to_new_event
 from bench.bare import BareClient, BareStep
@@ -46,14 +53,37 @@ from domain.evolve import evolve_all
 from domain.state import ProductState
 from store.event_store import EventStore
 from store.events import NewEvent
-from workflows.contracts import LifecycleStart, stream_id_for, workflow_id_for
-from workflows.product_client import ProductLifecycleClient
+from workflows.contracts import CommandReceipt, LifecycleStart, stream_id_for, workflow_id_for
+from workflows.product_client import ProductLifecycleClient, workflow_not_ready
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 SEEDING_AT_ONCE = 50
-# Seconds a command is sent again (each after the client's own 30 s of patience) before the
-# run fails: a command still refused after that is no longer queueing, it is a bug.
+# Seconds one command keeps being sent again before the run fails: a command refused that long
+# is no longer queueing behind others, something is broken.
 BUSY_PATIENCE = 180.0
+# Seconds the seeded workflows get to be loaded by the worker before the run fails.
+LOADING_PATIENCE = 600.0
+_BUSY_STATUSES = {
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+}
+
+T = TypeVar("T")
+
+
+def is_busy(error: Exception) -> bool:
+    """Refusals that mean "not now" (an overloaded server or worker), never "no"."""
+    if isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return True
+    if isinstance(error, RPCError):
+        return (
+            error.status in _BUSY_STATUSES
+            or "update was aborted" in error.message
+            or workflow_not_ready(error)
+        )
+    return False
 
 
 @dataclass
@@ -64,7 +94,7 @@ class Window:
     seconds: float
     opened_at: float = 0.0
     answers: list[float] = field(default_factory=list)
-    busy: int = 0
+    busy_retries: int = 0
 
     def start(self) -> None:
         self.opened_at = time.monotonic() + self.warmup
@@ -76,24 +106,23 @@ class Window:
     def counted(self) -> int:
         return sum(self.opened_at <= t < self.shuts_at for t in self.answers)
 
-    async def answered(self, update: Awaitable[object]) -> None:
-        await update
-        self.answers.append(time.monotonic())
-
-    async def until_admitted(self, send: Callable[[], Awaitable[object]]) -> None:
-        """Sends again, after a second, what an overloaded server or worker answered "busy"
-        to, as a client of the API does on its 503 (``send`` reuses one update id, so a
-        command is never applied twice); counts how often. Gives up after BUSY_PATIENCE."""
-        deadline = time.monotonic() + BUSY_PATIENCE
-        while True:
-            try:
-                await send()
-                return
-            except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
-                if time.monotonic() >= deadline:
-                    raise
-                self.busy += 1
-                await asyncio.sleep(1)
+    async def until_answered(self, send: Callable[[], Awaitable[T]]) -> T:
+        """Sends again, a second later, what was refused as busy (``send`` reuses one update
+        id, so a command is never applied twice) and records when the answer came. Fails the
+        run after BUSY_PATIENCE, or at once when the caller is cancelled."""
+        async with asyncio.timeout(BUSY_PATIENCE):
+            while True:
+                try:
+                    answer = await send()
+                except Exception as error:
+                    current = asyncio.current_task()
+                    if not is_busy(error) or (current is not None and current.cancelling()):
+                        raise
+                    self.busy_retries += 1
+                    await asyncio.sleep(1)
+                    continue
+                self.answers.append(time.monotonic())
+                return answer
 
 
 def start_step(index: int, products: int, steps: int) -> int:
@@ -146,12 +175,16 @@ async def store_seeds(pool: asyncpg.Pool, seeds: list[Seed]) -> None:
         async with gate:
             await store.append(stream_id_for(seed.product_id), 0, seed.events)
 
-    await asyncio.gather(*(one(seed) for seed in seeds if seed.events))
+    async with asyncio.TaskGroup() as group:
+        for seed in seeds:
+            if seed.events:
+                group.create_task(one(seed))
 
 
-async def start_seeded(client: Client, task_queue: str, seeds: list[Seed]) -> None:
+async def start_seeded(client: Client, products: ProductLifecycleClient, seeds: list[Seed]) -> None:
     """Starts every seeded product's workflow holding its folded state, as continue-as-new
-    starts a run."""
+    starts a run, and returns once the worker has loaded each (answered a query), so that
+    loading them is not counted against the window."""
     gate = asyncio.Semaphore(SEEDING_AT_ONCE)
 
     async def one(seed: Seed) -> None:
@@ -160,80 +193,92 @@ async def start_seeded(client: Client, task_queue: str, seeds: list[Seed]) -> No
                 ProductLifecycleWorkflow.run,
                 LifecycleStart(product_id=seed.product_id, state=seed.state),
                 id=workflow_id_for(seed.product_id),
-                task_queue=task_queue,
+                task_queue=products.task_queue,
             )
+        while True:
+            async with gate:
+                try:
+                    await products.view(seed.product_id)
+                    return
+                except RPCError:
+                    pass
+            await asyncio.sleep(1)
 
-    await asyncio.gather(*(one(seed) for seed in seeds if seed.state is not None))
+    async with asyncio.timeout(LOADING_PATIENCE), asyncio.TaskGroup() as group:
+        for seed in seeds:
+            if seed.state is not None:
+                group.create_task(one(seed))
 
 
 async def drive_ours(
-    products: ProductLifecycleClient, seeds: list[Seed], commands: list[Command], window: Window
-) -> list[str]:
-    """Runs every product from its step until the window shuts, then lets the commands in
-    flight finish; answers every product id driven (for the check)."""
-    driven: list[str] = []
+    products: ProductLifecycleClient,
+    seeds: list[tuple[str, int, int]],
+    commands: list[Command],
+    window: Window,
+) -> dict[str, int]:
+    """Runs every product, given as (id, step, stored version), from its step until the window
+    shuts, then lets the commands in flight finish; answers, for every product driven, the
+    version its last answer reported."""
+    versions: dict[str, int] = {}
 
     async def journey_from(product_id: str, step: int) -> None:
-        driven.append(product_id)
         if step == 0:
-            await window.answered(products.register(registration(product_id)))
+            receipt = await window.until_answered(
+                partial(products.register, registration(product_id))
+            )
+            versions[product_id] = receipt.version
         for command in commands[max(step - 1, 0) :]:
             if time.monotonic() >= window.shuts_at:
                 return
-            update_id = str(uuid.uuid4())
-            await window.answered(
-                window.until_admitted(
-                    partial(products.execute, product_id, command, update_id=update_id)
-                )
+            answered: CommandReceipt = await window.until_answered(
+                partial(products.execute, product_id, command, update_id=str(uuid.uuid4()))
             )
+            versions[product_id] = answered.version
 
-    async def lane(seed: Seed) -> None:
-        await journey_from(seed.product_id, seed.step)
+    async def lane(product_id: str, step: int, stored: int) -> None:
+        versions[product_id] = stored
+        await journey_from(product_id, step)
         while time.monotonic() < window.shuts_at:
             await journey_from(f"bench-{uuid.uuid4().hex[:10]}", 0)
 
     window.start()
-    await asyncio.gather(*(lane(seed) for seed in seeds))
-    return driven
+    async with asyncio.TaskGroup() as group:
+        for product_id, step, stored in seeds:
+            group.create_task(lane(product_id, step, stored))
+    return versions
 
 
 async def drive_bare(bare: BareClient, n: int, window: Window) -> None:
     async def lane() -> None:
         workflow_id = f"bare-{uuid.uuid4().hex[:10]}"
-        await window.answered(bare.start(workflow_id, BareStep("register")))
+        await window.until_answered(partial(bare.start, workflow_id, BareStep("register")))
         step = 0
         while time.monotonic() < window.shuts_at:
             step += 1
-            update_id = str(uuid.uuid4())
             payload = BareStep(f"command {step}")
-            await window.answered(
-                window.until_admitted(partial(bare.step, workflow_id, payload, update_id))
-            )
+            await window.until_answered(partial(bare.step, workflow_id, payload, str(uuid.uuid4())))
 
     window.start()
-    await asyncio.gather(*(lane() for _ in range(n)))
+    async with asyncio.TaskGroup() as group:
+        for _ in range(n):
+            group.create_task(lane())
 
 
 async def unsettled(
-    products: ProductLifecycleClient, pool: asyncpg.Pool, product_ids: list[str], within: float
+    products: ProductLifecycleClient, pool: asyncpg.Pool, answered: dict[str, int]
 ) -> list[str]:
-    """The products whose workflow does not hold what its stream holds after ``within``
-    seconds (an append still being answered settles; a lost or extra decision does not)."""
+    """The products whose stream does not hold exactly the version their last answer reported,
+    or whose workflow holds another (all commands have been answered by now)."""
     store = EventStore(pool)
+    gate = asyncio.Semaphore(SEEDING_AT_ONCE)
 
-    async def settled(product_id: str) -> bool:
-        stored = await store.stream_version(stream_id_for(product_id))
-        try:
+    async def settled(product_id: str, version: int) -> bool:
+        async with gate:
+            stored = await store.stream_version(stream_id_for(product_id))
             view = await products.view(product_id)
-        except RPCError:
-            return False
-        return view.state.version == stored
+        return stored == version == view.state.version
 
-    deadline = time.monotonic() + within
-    pending = list(product_ids)
-    while pending and time.monotonic() < deadline:
-        results = await asyncio.gather(*(settled(product_id) for product_id in pending))
-        pending = [p for p, ok in zip(pending, results, strict=True) if not ok]
-        if pending:
-            await asyncio.sleep(1)
-    return pending
+    results = await asyncio.gather(
+        *(settled(product_id, version) for product_id, version in answered.items())
+    )
+    return [p for p, ok in zip(answered, results, strict=True) if not ok]
