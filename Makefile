@@ -17,8 +17,8 @@ install: $(STAMP)
 
 # Temporal's workflow sandbox imports the workflow modules afresh for every workflow it loads
 # (a new product, a cache miss, a replay). With no bytecode on disk, which is what a machine
-# with PYTHONDONTWRITEBYTECODE set has, each load compiles them from source again: a replay
-# of a short history costs 111 ms instead of 41 (docs/performance.md). compileall writes the
+# with PYTHONDONTWRITEBYTECODE set has, each load compiles them from source again: about a
+# sixth of a replay's cost (bench/workflow_loading.py, docs/performance.md). compileall writes the
 # bytecode whatever that variable says and only recompiles what changed; a checkout it cannot
 # write to only loses the speed, hence the leading "-".
 bytecode: $(STAMP)

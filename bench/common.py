@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import faulthandler
 import functools
+import gc
 import os
 import platform
 import socket
@@ -315,6 +316,41 @@ def journey(
 
 
 # -- figures ----------------------------------------------------------------------------------
+
+
+class GcPauses:
+    """Full (generation 2) garbage collections in this process while installed: how many, how
+    long in all, the longest. A long one stalls every workflow activation in the process."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.longest = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        self.count += 1
+        self.total += pause
+        self.longest = max(self.longest, pause)
+
+    def report(self) -> str:
+        return (
+            f"gc: {self.count} full collections, {self.total:.2f} s in all, "
+            f"longest {self.longest * 1000:.0f} ms"
+        )
 
 
 def percentile(values: Sequence[float], q: float) -> float:

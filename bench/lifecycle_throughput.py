@@ -8,12 +8,13 @@ same count of bare updates+activities, on one dev server in one run.
 * bare: `BareWorkflow`s (bench/bare.py), each sent update after update, each awaiting one no-op
   activity.
 
-Two modes, both with both workers in this process:
+Two modes, the workers in this process:
 
-* default, the issue's scale: N = 1,000 in flight for a fixed window per system, ours spread
-  over the whole journey (bench/lifecycle_window.py); products/min = updates answered in the
-  window / updates per journey. Afterwards every product driven must hold what its stream
-  holds.
+* default, the issue's scale: N = 1,000 in flight for a fixed window per system, each system
+  with the process to itself, ours spread over the whole journey (bench/lifecycle_window.py);
+  products/min = updates answered in the window / updates per journey. Afterwards every
+  product driven must hold, in its stream and its workflow, the version its last answer
+  reported.
 * `--to-retirement`: N products at once from registration to retirement, timed; afterwards
   every product must have ended retired and the store hold exactly the journeys' events. At
   1,000 products this takes about 25 minutes on 2 cores, hence not the default.
@@ -34,6 +35,7 @@ import asyncpg
 
 from bench.bare import BareClient, BareStep, bare_worker, prepare
 from bench.common import (
+    GcPauses,
     Stack,
     add_server_options,
     announce,
@@ -207,23 +209,25 @@ def summary(rows: list[list[object]]) -> str:
 
 async def main_async(args: argparse.Namespace) -> None:
     announce(machine())
-    async with running_stack(temporal_file=args.temporal_db_file) as stack:
-        if args.to_retirement:
-            rows = await measure_to_retirement(stack, args)
-            headers = ["system", "products", "updates each", "seconds", "events", "updates/s"]
-        else:
-            rows = await measure_window(stack, args)
-            headers = [
-                "system",
-                "in flight",
-                "updates each",
-                "window s",
-                "updates",
-                "updates/s",
-                "busy retries",
-            ]
+    with GcPauses() as gc:
+        async with running_stack(temporal_file=args.temporal_db_file) as stack:
+            if args.to_retirement:
+                rows = await measure_to_retirement(stack, args)
+                headers = ["system", "products", "updates each", "seconds", "events", "updates/s"]
+            else:
+                rows = await measure_window(stack, args)
+                headers = [
+                    "system",
+                    "in flight",
+                    "updates each",
+                    "window s",
+                    "updates",
+                    "updates/s",
+                    "busy retries",
+                ]
     announce(table([*headers, "products/min"], rows))
     announce(f"load average after: {load_now()}")
+    announce(gc.report())
     announce(summary(rows))
 
 

@@ -42,7 +42,7 @@ from typing import TypeVar
 
 import asyncpg
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from activities.event_log import to_new_event
 from bench.bare import BareClient, BareStep
@@ -54,7 +54,7 @@ from domain.state import ProductState
 from store.event_store import EventStore
 from store.events import NewEvent
 from workflows.contracts import CommandReceipt, LifecycleStart, stream_id_for, workflow_id_for
-from workflows.product_client import ProductLifecycleClient, workflow_not_ready
+from workflows.product_client import ProductLifecycleClient, worth_retrying
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
 SEEDING_AT_ONCE = 50
@@ -63,27 +63,15 @@ SEEDING_AT_ONCE = 50
 BUSY_PATIENCE = 180.0
 # Seconds the seeded workflows get to be loaded by the worker before the run fails.
 LOADING_PATIENCE = 600.0
-_BUSY_STATUSES = {
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.ABORTED,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-}
-
 T = TypeVar("T")
 
 
 def is_busy(error: Exception) -> bool:
-    """Refusals that mean "not now" (an overloaded server or worker), never "no"."""
+    """Refusals the product client gives up on after its own patience that still mean "not
+    now": the same update may be sent again."""
     if isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError):
         return True
-    if isinstance(error, RPCError):
-        return (
-            error.status in _BUSY_STATUSES
-            or "update was aborted" in error.message
-            or workflow_not_ready(error)
-        )
-    return False
+    return isinstance(error, RPCError) and worth_retrying(error)
 
 
 @dataclass

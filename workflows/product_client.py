@@ -162,7 +162,7 @@ class ProductLifecycleClient:
             except RPCError as error:
                 if error.status is RPCStatusCode.NOT_FOUND:
                     raise await self._why_not_found(product_id) from None
-                if not _worth_retrying(error) or time.monotonic() + pause >= deadline:
+                if not worth_retrying(error) or time.monotonic() + pause >= deadline:
                     raise
             await asyncio.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 2, 1.0)
@@ -219,7 +219,9 @@ _RETRYABLE = {
 }
 
 
-def _worth_retrying(error: RPCError) -> bool:
+def worth_retrying(error: RPCError) -> bool:
+    """A refusal that means "not now" (a crowd on the product, an overloaded server or
+    worker), never "no": the same update may be sent again later."""
     return (
         error.status in _RETRYABLE
         or "update was aborted" in error.message
