@@ -23,6 +23,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict
 
 from store.chain_scan import CleanRun, last_position, scan_clean_prefix, snapshot_readers
+from store.chain_shares import scan_in_shares
 from store.hashing import (
     canonical_chain_bytes,
     canonical_content_bytes,
@@ -139,15 +140,24 @@ async def verify_chain(
     batch_size: int = 10_000,
     digest: tuple[int, str] | None = None,
     progress: Progress | None = None,
+    processes: int = 1,
+    database_url: str | None = None,
 ) -> ChainVerification:
     """Recompute the whole chain; ``digest`` is an earlier ``(position, hash)`` head to check.
     ``progress`` is called after each batch with (events checked, last position in the log).
 
     Given a pool, two of its connections share one snapshot so reading overlaps hashing; given a
-    connection, it is the only reader (inside the caller's transaction if one is open)."""
+    connection, it is the only reader (inside the caller's transaction if one is open).
+    ``processes`` above 1 shares a large log's hashing out to that many processes in all
+    (``store.chain_shares``), which connect to ``database_url`` and join the same snapshot."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    verifier_args = (batch_size, digest, progress)
+    if processes < 1:
+        raise ValueError("processes must be at least 1")
+    if processes > 1 and database_url is None:
+        raise ValueError("verifying in several processes needs the database_url they connect to")
+    sharing = _Sharing(processes, database_url) if database_url is not None else None
+    verifier_args = (batch_size, digest, progress, sharing)
     if not isinstance(pool_or_conn, asyncpg.Pool):
         conn = pool_or_conn
         if conn.is_in_transaction():
@@ -158,19 +168,39 @@ async def verify_chain(
         return await _verify(readers, *verifier_args)
 
 
+@dataclass(frozen=True)
+class _Sharing:
+    processes: int
+    database_url: str
+
+
 async def _verify(
     readers: list[asyncpg.Connection],
     batch_size: int,
     digest: tuple[int, str] | None,
     progress: Progress | None,
+    sharing: _Sharing | None,
 ) -> ChainVerification:
     """The fast pass over the intact prefix, then the careful look at whatever stopped it."""
     conn = readers[0]
+    last = await last_position(conn)
     if progress is not None:
-        progress(0, await last_position(conn))
-    clean = await scan_clean_prefix(
-        readers, page_size=min(batch_size, _FAST_PAGE), digest=digest, on_page=progress
-    )
+        progress(0, last)
+    page_size = min(batch_size, _FAST_PAGE)
+    if sharing is not None and sharing.processes > 1:
+        clean = await scan_in_shares(
+            readers,
+            database_url=sharing.database_url,
+            processes=sharing.processes,
+            page_size=page_size,
+            digest=digest,
+            last=last,
+            on_progress=progress,
+        )
+    else:
+        clean = await scan_clean_prefix(
+            readers, page_size=page_size, digest=digest, on_page=progress, until=last
+        )
     return await _Verifier(conn, batch_size, digest, progress, clean).run()
 
 

@@ -104,20 +104,42 @@ async def last_position(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval(_LAST_POSITION))
 
 
+@dataclass(frozen=True, slots=True)
+class ChainPoint:
+    """Where a scan picks the chain up: the event at ``position`` with its stored ``hash`` and
+    the ``prev_hash`` it links to. Trusted only once the events up to it have checked out."""
+
+    position: int
+    hash: str
+    prev_hash: str | None
+
+
+LOG_START = ChainPoint(position=0, hash=GENESIS_HASH, prev_hash=None)
+
+
 async def scan_clean_prefix(
     readers: Sequence[asyncpg.Connection],
     *,
     page_size: int,
     digest: tuple[int, str] | None,
     on_page: Callable[[int, int], None] | None = None,
+    start: ChainPoint = LOG_START,
+    until: int | None = None,
 ) -> CleanRun:
-    """Check the log from its start until the first row that fails, with every connection in
-    ``readers`` inside one snapshot (one connection works; two overlap reading and hashing).
-    ``on_page`` is told (events checked, last position) after each page."""
-    run = CleanRun(last_position=await last_position(readers[0]))
+    """Check the log after ``start`` (by default its beginning) up to position ``until`` (by
+    default its end) until the first row that fails, with every connection in ``readers``
+    inside one snapshot (one connection works; two overlap reading and hashing). ``on_page``
+    is told (events checked, last position) after each page."""
+    last = await last_position(readers[0]) if until is None else until
+    run = CleanRun(
+        last_position=last,
+        good_position=start.position,
+        good_hash=start.hash,
+        before_good_hash=start.prev_hash,
+    )
     pinned = digest if digest is not None else (0, "")
-    good_raw = bytes(32)
-    async with contextlib.aclosing(_pages(readers, run.last_position, page_size)) as pages:
+    good_raw = bytes.fromhex(start.hash)
+    async with contextlib.aclosing(_pages(readers, start.position, last, page_size)) as pages:
         async for rows in pages:
             if not rows:  # positions run 1..last without gaps: a page with none is a gap
                 run.stopped = True
@@ -127,6 +149,9 @@ async def scan_clean_prefix(
                 on_page(run.checked, run.last_position)
             if run.stopped:
                 break
+    # The rows at the end of a range (not of the log, which ends at its last row) can be
+    # missing without any later row in the range noticing.
+    run.stopped = run.stopped or run.good_position < last
     return run
 
 
@@ -198,20 +223,21 @@ def _check_page(
 
 
 async def _pages(
-    readers: Sequence[asyncpg.Connection], last: int, page_size: int
+    readers: Sequence[asyncpg.Connection], after: int, last: int, page_size: int
 ) -> AsyncGenerator[list[asyncpg.Record], None]:
-    """Pages of positions (start, start + page_size] up to ``last``, each read on the next
+    """Pages of positions (start, start + page_size] from ``after`` up to ``last``, each read
+    on the next
     connection in turn and asked for before the previous page is handed out. Close it (as
     ``scan_clean_prefix`` does) before using a connection again: closing waits for the page
     still being read rather than cancelling it mid-flight."""
-    starts = range(0, last, page_size)
+    starts = range(after, last, page_size)
     if not starts:
         return
 
     def read(turn: int) -> asyncio.Future[list[asyncpg.Record]]:
         start = starts[turn]
         page: Coroutine[Any, Any, list[asyncpg.Record]] = readers[turn % len(readers)].fetch(
-            PAGE_QUERY, start, start + page_size
+            PAGE_QUERY, start, min(start + page_size, last)
         )
         return asyncio.ensure_future(page)
 

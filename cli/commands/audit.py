@@ -6,7 +6,8 @@ Two ways to reach the log, so an auditor does not have to trust our server:
   auditor's token;
 * straight from Postgres with `--database-url` (or `LIFECYCLE_AUDIT_DATABASE_URL`): the
   verification runs here, in a read-only transaction, with a progress bar on a terminal. Any
-  role that may SELECT from `events` will do; the API need not be running.
+  role that may SELECT from `events` will do; the API need not be running. A large log is
+  hashed in `--workers` processes (one per core by default), all reading one snapshot.
 
 A digest is a small JSON document (see `store.audit_digest`), signed with the Ed25519 key named
 by `--signing-key` / `LIFECYCLE_AUDIT_SIGNING_KEY` when one is configured; `verify --against`
@@ -16,6 +17,7 @@ checks its signature (against `--public-key` when given) and that the log still 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -58,6 +60,17 @@ T = TypeVar("T")
 
 # Rows per read while verifying here: small enough for the progress bar to move smoothly.
 _BATCH = 2_000
+_CORES = os.cpu_count() or 1
+
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="With --database-url: processes hashing a large log at once (100,000 events "
+        "each at least), all reading one snapshot.",
+    ),
+]
 
 DatabaseOption = Annotated[
     str | None,
@@ -113,7 +126,9 @@ def _read_log(
         raise s.fail(f"cannot read the event log: {error}", body, EXIT_UNAVAILABLE) from None
 
 
-def _verify_here(s: Session, url: str, against: tuple[int, str] | None) -> ChainVerification:
+def _verify_here(
+    s: Session, url: str, against: tuple[int, str] | None, workers: int
+) -> ChainVerification:
     bar = Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -132,7 +147,14 @@ def _verify_here(s: Session, url: str, against: tuple[int, str] | None) -> Chain
         return _read_log(
             s,
             url,
-            lambda pool: verify_chain(pool, batch_size=_BATCH, digest=against, progress=advance),
+            lambda pool: verify_chain(
+                pool,
+                batch_size=_BATCH,
+                digest=against,
+                progress=advance,
+                processes=workers,
+                database_url=url,
+            ),
             readers=2,
         )
 
@@ -148,6 +170,7 @@ def verify(
         typer.Option(help="PEM Ed25519 public key the digest must be signed with."),
     ] = None,
     database_url: DatabaseOption = None,
+    workers: WorkersOption = _CORES,
     output: OutputOption = None,
 ) -> None:
     """Recompute every hash of the log: OK with the count and head, or the first bad position
@@ -173,7 +196,8 @@ def verify(
                 raise s.fail(line, refusal, EXIT_REFUSED) from None
         head = (digest.position, digest.hash) if digest is not None else None
         if database_url is not None:
-            body: dict[str, Any] = _verify_here(s, database_url, head).model_dump(mode="json")
+            verification = _verify_here(s, database_url, head, workers)
+            body: dict[str, Any] = verification.model_dump(mode="json")
         else:
             params = {"against_position": head[0], "against_hash": head[1]} if head else {}
             body = s.client.get("/audit/verify", params)
@@ -211,6 +235,7 @@ def digest(
         ),
     ] = None,
     database_url: DatabaseOption = None,
+    workers: WorkersOption = _CORES,
 ) -> None:
     """Print the digest of a log that verifies (position and head hash, signed if a key is
     configured) as a JSON document to keep outside the system."""
@@ -220,7 +245,7 @@ def digest(
         raise usage_error(str(error), "--signing-key") from None
     with session(ctx, None) as s:
         if database_url is not None:
-            result = _verify_here(s, database_url, None)
+            result = _verify_here(s, database_url, None, workers)
             if not result.ok:
                 line = (
                     f"the log does not verify at position {result.first_bad_position} "

@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -20,6 +21,9 @@ import pytest_asyncio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+import store.audit
+import store.chain_shares
+from store.chain_scan import CleanRun
 from store.event_store import EventStore
 from tests.cli.conftest import Cli, Run
 from tests.store.factories import new_events
@@ -213,6 +217,31 @@ async def test_no_digest_is_issued_for_a_broken_log_and_bad_settings_are_named(
     assert wrong_key.exit_code == 2
     assert nowhere.exit_code == 3
     assert "cannot read the event log" in nowhere.reason
+
+
+async def test_a_log_shared_out_to_worker_processes_verifies_and_names_tampering_alike(
+    owner: asyncpg.Connection, auditor: Auditor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store.chain_shares, "MIN_EVENTS_PER_SHARE", 1)  # share even 12 events
+    asked: list[int] = []
+    real = store.audit.scan_in_shares
+
+    async def watched(*args: Any, **options: Any) -> CleanRun:
+        asked.append(options["processes"])
+        return await real(*args, **options)
+
+    monkeypatch.setattr(store.audit, "scan_in_shares", watched)
+    head = await hash_at(owner, LOG_SIZE)
+
+    body = (await auditor("-o", "json", "audit", "verify", "--workers", "3")).ok().json()
+    await tamper(owner, "UPDATE events SET data = '{\"n\":999}' WHERE position = 9")
+    refused = await auditor("audit", "verify", "--workers", "3")
+    no_workers = await auditor("audit", "verify", "--workers", "0")
+
+    assert (body["ok"], body["events_checked"], body["head_hash"]) == (True, LOG_SIZE, head)
+    refused_at(refused, 9, "content edited")
+    assert asked == [3, 3]
+    assert no_workers.exit_code == 2
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
