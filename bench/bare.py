@@ -47,12 +47,16 @@ async def prepare(superuser_dsn: str) -> None:
         await conn.close()
 
 
-def bare_worker(client: Client, pool: asyncpg.Pool, task_queue: str) -> Worker:
+def bare_worker(
+    client: Client, pool: asyncpg.Pool, task_queue: str, *, cache_size: int = 1000
+) -> Worker:
+    """``cache_size`` is the SDK's default unless a bench gives both systems another."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[BareWorkflow],
         activities=[BareActivities(pool).step],
+        max_cached_workflows=cache_size,
     )
 
 

@@ -219,11 +219,12 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def our_worker(stack: Stack, task_queue: str) -> Worker:
-    """The production worker (`worker.build_worker`), in this process."""
+def our_worker(stack: Stack, task_queue: str, *, cache_size: int = 1000) -> Worker:
+    """The production worker (`worker.build_worker`), in this process; ``cache_size`` is
+    `LIFECYCLE_WORKER_CACHE_SIZE`'s default unless a bench sizes it."""
     from worker import build_worker
 
-    return build_worker(stack.client, stack.pool, task_queue)
+    return build_worker(stack.client, stack.pool, task_queue, cache_size=cache_size)
 
 
 @contextlib.contextmanager

@@ -106,7 +106,10 @@ async def measure_to_retirement(stack: Stack, args: argparse.Namespace) -> list[
     bare = BareClient(stack.client, bare_queue)
     rows: list[list[object]] = []
     try:
-        async with our_worker(stack, ours_queue), bare_worker(stack.client, raw_pool, bare_queue):
+        async with (
+            our_worker(stack, ours_queue, cache_size=args.worker_cache),
+            bare_worker(stack.client, raw_pool, bare_queue, cache_size=args.worker_cache),
+        ):
             announce("warming up both workers (2 journeys each, untimed) ...")
             await drive_ours(products, [f"warm-{uuid.uuid4().hex[:8]}" for _ in range(2)], commands)
             await drive_bare(bare, [f"warm-{uuid.uuid4().hex[:8]}" for _ in range(2)], updates - 1)
@@ -156,7 +159,7 @@ async def measure_window(stack: Stack, args: argparse.Namespace) -> list[list[ob
     await prepare(stack.dsn)
     raw_pool = await asyncpg.create_pool(stack.dsn, min_size=1, max_size=10)
     try:
-        async with bare_worker(stack.client, raw_pool, bare_queue):
+        async with bare_worker(stack.client, raw_pool, bare_queue, cache_size=args.worker_cache):
             announce(
                 f"bare: {n} workflows in flight, {args.warmup:.0f} s warm-up + "
                 f"{args.window:.0f} s counted ..."
@@ -164,7 +167,7 @@ async def measure_window(stack: Stack, args: argparse.Namespace) -> list[list[ob
             await window_drive_bare(bare, n, bare_window)
     finally:
         await raw_pool.close()
-    async with our_worker(stack, ours_queue):
+    async with our_worker(stack, ours_queue, cache_size=args.worker_cache):
         announce(f"ours: loading the {sum(s.step > 0 for s in seeds)} seeded products ...")
         started = time.perf_counter()
         await start_seeded(stack.client, products, seeds)
@@ -250,10 +253,20 @@ def main() -> None:
         help="drive every product from registration to retirement instead (and time that); "
         "1,000 products take about 25 minutes on 2 cores, see docs/performance.md",
     )
+    parser.add_argument(
+        "--worker-cache",
+        type=int,
+        help="workflows each system's worker keeps in memory (default: the products in flight "
+        "and 500 more, as a deployment expecting them sets LIFECYCLE_WORKER_CACHE_SIZE)",
+    )
     add_server_options(parser)
     args = parser.parse_args()
     if args.products is None:
         args.products = 40 if args.to_retirement else 1000
+    if args.worker_cache is None:
+        args.worker_cache = args.products + 500
+    if args.worker_cache < 1:
+        parser.error("--worker-cache must be at least 1")
     if args.products < 1:
         parser.error("--products must be at least 1")
     if args.window <= 0 or args.warmup < 0:
