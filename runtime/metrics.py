@@ -79,6 +79,8 @@ ACTIVITIES = Histogram(
 )
 
 _TIMED_TYPES = {"StageEntered", "ProductKilled", "SignOffGiven", "GateDecided"}
+# Where the timed spans begin: with the appended events, all the timings need read back.
+_SPAN_STARTS = {"ProductRegistered", "GateReviewRequested", "StageEntered", "ProductKilled"}
 _OPEN_REVIEWS = (
     "SELECT stage, count(*) AS open FROM public.product_states WHERE review_open GROUP BY stage"
 )
@@ -124,7 +126,10 @@ class TimedEventStore(EventStore):
     appended. Metrics never fail an append: a problem observing them is logged and dropped.
 
     The domain timings need the product's stream read back, so they are observed after the
-    append has answered, in the background: a sign-off's answer never waits for its metrics."""
+    append has answered, in the background: a sign-off's answer never waits for its metrics.
+    Only the events where spans begin and those of the appended types are read back: the
+    whole stream, re-read and decoded after every timed event, cost about 5% of a busy
+    worker's time (py-spy at 1,000 products in flight, docs/performance.md)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool)
@@ -142,14 +147,18 @@ class TimedEventStore(EventStore):
         outcome = "already_stored" if result.already_stored else "appended"
         EVENT_STORE_APPEND.labels(outcome).observe(time.perf_counter() - started)
         if not result.already_stored and any(e.type in _TIMED_TYPES for e in events):
-            task = asyncio.create_task(self._observe(stream_id, {e.event_id for e in events}))
+            types = _SPAN_STARTS | {e.type for e in events}
+            task = asyncio.create_task(
+                self._observe(stream_id, {e.event_id for e in events}, types)
+            )
             self._observing.add(task)
             task.add_done_callback(self._observing.discard)
         return result
 
-    async def _observe(self, stream_id: str, appended: set[uuid.UUID]) -> None:
+    async def _observe(self, stream_id: str, appended: set[uuid.UUID], types: set[str]) -> None:
         try:
-            observe_lifecycle_timings(await self.read_stream(stream_id), appended)
+            stream = await self.read_stream(stream_id, types=types)
+            observe_lifecycle_timings(stream, appended)
         except Exception:
             log.warning("metrics.observe_failed", stream_id=stream_id, exc_info=True)
 

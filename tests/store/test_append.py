@@ -61,6 +61,26 @@ async def test_streams_interleave_in_one_global_log(event_store: EventStore) -> 
     assert await event_store.read_stream("nobody") == []
 
 
+async def test_a_stream_read_by_type_holds_only_those_types_in_version_order(
+    event_store: EventStore,
+) -> None:
+    kinds = ["StageEntered", "EvidenceSubmitted", "SignOffGiven", "EvidenceSubmitted"]
+    kinds.append("StageEntered")
+    await event_store.append("typed", 0, [new_event(n, type=kind) for n, kind in enumerate(kinds)])
+    await event_store.append("other", 0, [new_event(9, type="StageEntered")])
+
+    picked = await event_store.read_stream("typed", types={"StageEntered", "SignOffGiven"})
+    later = await event_store.read_stream("typed", after_version=3, types=["StageEntered"])
+
+    assert [(e.stream_version, e.type) for e in picked] == [
+        (1, "StageEntered"),
+        (3, "SignOffGiven"),
+        (5, "StageEntered"),
+    ]
+    assert [e.stream_version for e in later] == [5]
+    assert await event_store.read_stream("typed", types=[]) == []
+
+
 async def test_read_all_pages_with_after_position_and_limit(event_store: EventStore) -> None:
     await event_store.append("s", 0, new_events(7))
     assert [e.position for e in await event_store.read_all(after_position=2, limit=3)] == [
