@@ -57,10 +57,14 @@ Progress = Callable[[int, int], None]
 # How far a renumbered row may have moved for us to still recognise it.
 _MAX_RENUMBER = 16
 
+# A recorded_at no Python datetime can hold (beyond year 9999, never written by us) comes
+# back NULL: the row is named as edited instead of failing to decode.
 _PAGE = """
 SELECT position, stream_id, stream_version, event_id, type, schema_version,
-       data::text AS data, metadata::text AS metadata, recorded_at, prev_hash, hash,
-       content_digest
+       data::text AS data, metadata::text AS metadata,
+       CASE WHEN recorded_at >= '0001-01-01 00:00:00+00' AND recorded_at < '10000-01-01 00:00:00+00'
+            OR NOT isfinite(recorded_at) THEN recorded_at END AS recorded_at,
+       prev_hash, hash, content_digest
   FROM public.events
  WHERE position > $1
  ORDER BY position
@@ -99,13 +103,15 @@ class _Row:
     schema_version: int
     data: str
     metadata: str
-    recorded_at: datetime
+    recorded_at: datetime | None
     prev_hash: str
     hash: str
     content_digest: bytes
 
     def content_intact(self) -> bool:
         """Do the stored fields still give the stored content digest?"""
+        if self.recorded_at is None:
+            return False
         fields = (
             self.stream_id,
             self.event_id,
@@ -156,16 +162,26 @@ async def verify_chain(
         raise ValueError("processes must be at least 1")
     if processes > 1 and database_url is None:
         raise ValueError("verifying in several processes needs the database_url they connect to")
-    sharing = _Sharing(processes, database_url) if database_url is not None else None
+    sharing = _Sharing(processes, database_url) if processes > 1 and database_url else None
     verifier_args = (batch_size, digest, progress, sharing)
     if not isinstance(pool_or_conn, asyncpg.Pool):
         conn = pool_or_conn
         if conn.is_in_transaction():
+            if sharing is not None and not await _in_one_snapshot(conn):
+                raise ValueError(
+                    "verifying in several processes needs the caller's transaction to be "
+                    "REPEATABLE READ or SERIALIZABLE: they must all see one log"
+                )
             return await _verify([conn], *verifier_args)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             return await _verify([conn], *verifier_args)
     async with snapshot_readers(pool_or_conn) as readers:
         return await _verify(readers, *verifier_args)
+
+
+async def _in_one_snapshot(conn: asyncpg.Connection) -> bool:
+    isolation = await conn.fetchval("SHOW transaction_isolation")
+    return isolation in ("repeatable read", "serializable")
 
 
 @dataclass(frozen=True)
@@ -187,7 +203,7 @@ async def _verify(
     if progress is not None:
         progress(0, last)
     page_size = min(batch_size, _FAST_PAGE)
-    if sharing is not None and sharing.processes > 1:
+    if sharing is not None:
         clean = await scan_in_shares(
             readers,
             database_url=sharing.database_url,

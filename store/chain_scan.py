@@ -30,12 +30,15 @@ from store.hashing import _CONTENT_HEAD, CHAIN_TAG, GENESIS_HASH
 
 # Postgres' epoch is exact numeric (14+), so the product is exact whole microseconds: the same
 # value ``store.hashing.recorded_at_micros`` gives, as ``event_content_digest()`` computes it.
-# An infinite ``recorded_at`` (never written by us) comes back NULL and stops the pass there.
+# A ``recorded_at`` no Python datetime can hold (infinite, or beyond year 9999; never written
+# by us, and past 294,000 its microseconds would not even fit a bigint) comes back NULL and
+# stops the pass there.
 # The JSON texts come as their UTF-8 bytes, what the digest covers, not decoded and re-encoded.
 PAGE_QUERY = """
 SELECT position, stream_version, stream_id, uuid_send(event_id), type, schema_version,
        convert_to(data::text, 'UTF8'), convert_to(metadata::text, 'UTF8'),
-       CASE WHEN isfinite(recorded_at) THEN (EXTRACT(epoch FROM recorded_at) * 1000000)::bigint END,
+       CASE WHEN recorded_at >= '0001-01-01 00:00:00+00' AND recorded_at < '10000-01-01 00:00:00+00'
+            THEN (EXTRACT(epoch FROM recorded_at) * 1000000)::bigint END,
        prev_hash, hash, content_digest
   FROM public.events
  WHERE position > $1 AND position <= $2
@@ -226,8 +229,8 @@ async def _pages(
     readers: Sequence[asyncpg.Connection], after: int, last: int, page_size: int
 ) -> AsyncGenerator[list[asyncpg.Record], None]:
     """Pages of positions (start, start + page_size] from ``after`` up to ``last``, each read
-    on the next
-    connection in turn and asked for before the previous page is handed out. Close it (as
+    on the next connection in turn and asked for before the previous page is handed out.
+    Close it (as
     ``scan_clean_prefix`` does) before using a connection again: closing waits for the page
     still being read rather than cancelling it mid-flight."""
     starts = range(after, last, page_size)

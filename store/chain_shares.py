@@ -19,21 +19,47 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
+import multiprocessing.connection
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 
 import asyncpg
 
 from store.chain_scan import LOG_START, ChainPoint, CleanRun, scan_clean_prefix
 
-__all__ = ["MIN_EVENTS_PER_SHARE", "scan_in_shares"]
+__all__ = [
+    "MIN_EVENTS_PER_SHARE",
+    "ShareOfTheLog",
+    "VerifierStopped",
+    "joined",
+    "scan_in_shares",
+    "share_bounds",
+]
 
 # Starting a process costs about as long as checking this many events (~0.3 s at ~200,000/s
 # on the 2-core machines measured), so smaller logs are not worth sharing out.
 MIN_EVENTS_PER_SHARE = 100_000
 
 _POINT = "SELECT hash, prev_hash FROM public.events WHERE position = $1"
+# No fork of a process with threads and sockets.
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+class VerifierStopped(RuntimeError):
+    """A verification process ended without an answer (killed, out of memory...)."""
+
+
+@dataclass(frozen=True)
+class ShareOfTheLog:
+    """What a verification process checks: positions (after, until] in ``snapshot``."""
+
+    database_url: str
+    snapshot: str
+    after: int
+    until: int
+    page_size: int
+    digest: tuple[int, str] | None
 
 
 def share_bounds(first: int, last: int, shares: int) -> list[tuple[int, int]]:
@@ -57,7 +83,11 @@ async def scan_in_shares(
     """The same answer as ``scan_clean_prefix`` over the whole log, in up to ``processes``
     processes. The first range is checked here on ``readers`` (inside their open snapshot)
     while the others start; each other range gets a process of its own that connects to
-    ``database_url`` and joins the snapshot."""
+    ``database_url`` and joins the snapshot.
+
+    Results are taken in log order. Once a range stopped, what the later ones found (even an
+    error) is never looked at, and their processes are stopped at once, as they are when this
+    call fails or is cancelled."""
     shares = max(1, min(processes, last // MIN_EVENTS_PER_SHARE))
     bounds = share_bounds(0, last, shares)
     if shares == 1:
@@ -65,42 +95,98 @@ async def scan_in_shares(
             readers, page_size=page_size, digest=digest, on_page=on_progress, until=last
         )
     snapshot = str(await readers[0].fetchval("SELECT pg_export_snapshot()"))
-    spawn = multiprocessing.get_context("spawn")  # no fork of a process with threads and sockets
-    processes_pool = ProcessPoolExecutor(max_workers=shares - 1, mp_context=spawn)
     loop = asyncio.get_running_loop()
-    finished: dict[int, int] = {}
-    here_checked = 0
-
-    def report() -> None:
-        if on_progress is not None:
-            on_progress(here_checked + sum(finished.values()), last)
-
-    def seen_here(checked: int, _last: int) -> None:
-        nonlocal here_checked
-        here_checked = checked
-        report()
-
-    async def elsewhere(index: int, after: int, until: int) -> CleanRun:
-        share = ShareOfTheLog(database_url, snapshot, after, until, page_size, digest)
-        run: CleanRun = await loop.run_in_executor(processes_pool, check_share, share)
-        finished[index] = run.checked
-        report()
-        return run
-
+    progress = _Progress(last, on_progress)
+    verifiers: list[BaseProcess] = []
     try:
-        others = [
-            asyncio.ensure_future(elsewhere(index, after, until))
-            for index, (after, until) in enumerate(bounds[1:], start=1)
+        outcomes = []
+        for index, (after, until) in enumerate(bounds[1:], start=1):
+            share = ShareOfTheLog(database_url, snapshot, after, until, page_size, digest)
+            process, receiver = _start(share)
+            verifiers.append(process)
+            outcome = loop.run_in_executor(None, _outcome, share, process, receiver)
+            outcome.add_done_callback(progress.finished(index))
+            outcomes.append(outcome)
+        runs = [
+            await scan_clean_prefix(
+                readers,
+                page_size=page_size,
+                digest=digest,
+                on_page=progress.here,
+                until=bounds[0][1],
+            )
         ]
-        first = await scan_clean_prefix(
-            readers, page_size=page_size, digest=digest, on_page=seen_here, until=bounds[0][1]
-        )
-        runs = [first, *await asyncio.gather(*others)]
-    except BaseException:
-        processes_pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    processes_pool.shutdown(wait=True)
+        for outcome in outcomes:
+            if runs[-1].stopped:
+                break
+            runs.append(await outcome)
+    finally:
+        for process in verifiers:
+            process.terminate()  # a no-op for those that are done
+        for process in verifiers:
+            await loop.run_in_executor(None, process.join)
     return joined(runs, last)
+
+
+class _Progress:
+    """Events checked so far: here, page by page, and in each other range once it is done."""
+
+    def __init__(self, last: int, report: Callable[[int, int], None] | None) -> None:
+        self._last = last
+        self._report = report
+        self._here = 0
+        self._done: dict[int, int] = {}
+
+    def here(self, checked: int, _last: int) -> None:
+        self._here = checked
+        self._tell()
+
+    def finished(self, index: int) -> Callable[[asyncio.Future[CleanRun]], None]:
+        def record(outcome: asyncio.Future[CleanRun]) -> None:
+            if not outcome.cancelled() and outcome.exception() is None:
+                self._done[index] = outcome.result().checked
+                self._tell()
+
+        return record
+
+    def _tell(self) -> None:
+        if self._report is not None:
+            self._report(self._here + sum(self._done.values()), self._last)
+
+
+def _start(
+    share: ShareOfTheLog,
+) -> tuple[BaseProcess, multiprocessing.connection.Connection]:
+    receiver, sender = _SPAWN.Pipe(duplex=False)
+    process = _SPAWN.Process(target=check_share, args=(share, sender), daemon=True)
+    process.start()
+    sender.close()  # the child holds the only sending end: its death closes the pipe
+    return process, receiver
+
+
+def _outcome(
+    share: ShareOfTheLog,
+    process: BaseProcess,
+    receiver: multiprocessing.connection.Connection,
+) -> CleanRun:
+    """Waits (in a thread) for the process's answer or its end; raises what it raised."""
+    with receiver:
+        multiprocessing.connection.wait([receiver, process.sentinel])
+        answer: CleanRun | BaseException | None = None
+        if receiver.poll():
+            try:
+                answer = receiver.recv()
+            except EOFError:
+                answer = None
+    if isinstance(answer, BaseException):
+        raise answer
+    if answer is None:
+        process.join()
+        raise VerifierStopped(
+            f"the process verifying positions {share.after + 1} to {share.until} ended "
+            f"without an answer (exit code {process.exitcode})"
+        )
+    return answer
 
 
 def joined(runs: Sequence[CleanRun], last: int) -> CleanRun:
@@ -119,22 +205,21 @@ def joined(runs: Sequence[CleanRun], last: int) -> CleanRun:
     return whole
 
 
-@dataclass(frozen=True)
-class ShareOfTheLog:
-    """What a verification process checks: positions (after, until] in ``snapshot``."""
-
-    database_url: str
-    snapshot: str
-    after: int
-    until: int
-    page_size: int
-    digest: tuple[int, str] | None
-
-
-def check_share(share: ShareOfTheLog) -> CleanRun:
-    """A verification process: the fast pass over its share of the log."""
+def check_share(share: ShareOfTheLog, sender: multiprocessing.connection.Connection) -> None:
+    """A verification process: the fast pass over its share of the log, answered (or what it
+    raised) through ``sender``."""
     gc.freeze()  # what is imported lives as long as the process: keep it out of collections
-    return asyncio.run(_check_share(share))
+    answer: CleanRun | BaseException
+    try:
+        answer = asyncio.run(_check_share(share))
+    except Exception as error:  # handed to the parent, which raises it
+        answer = error
+    try:
+        sender.send(answer)
+    except Exception as error:  # one that does not pickle
+        sender.send(RuntimeError(f"{type(error).__name__}: {answer!r}"))
+    finally:
+        sender.close()
 
 
 async def _check_share(share: ShareOfTheLog) -> CleanRun:

@@ -55,12 +55,14 @@ from store.audit_digest import (
 )
 from store.audit_export import export_records
 from store.audit_export import render as render_export
+from store.chain_shares import VerifierStopped
 
 T = TypeVar("T")
 
 # Rows per read while verifying here: small enough for the progress bar to move smoothly.
 _BATCH = 2_000
-_CORES = os.cpu_count() or 1
+# The cores this process may run on, at most 8: each verifying process holds two connections.
+_CORES = min(8, len(os.sched_getaffinity(0)))
 
 WorkersOption = Annotated[
     int,
@@ -121,7 +123,13 @@ def _read_log(
 
     try:
         return asyncio.run(run())
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
+    except (
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        ValueError,
+        VerifierStopped,
+    ) as error:
         body = {"error": {"status": None, "rule": "database.unreachable", "message": str(error)}}
         raise s.fail(f"cannot read the event log: {error}", body, EXIT_UNAVAILABLE) from None
 

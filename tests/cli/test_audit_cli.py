@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tests.cli.conftest import Cli, Run
 from tests.store.factories import new_events
 from tests.store.tampering import forged_row, hash_at, shift_positions, tamper
 from tests.store.test_audit_export import offline_problems
+from tests.store.test_verification_shares import silent_process
 
 LOG_SIZE = 12
 _PARK = 1_000_000
@@ -242,6 +244,18 @@ async def test_a_log_shared_out_to_worker_processes_verifies_and_names_tampering
     refused_at(refused, 9, "content edited")
     assert asked == [3, 3]
     assert no_workers.exit_code == 2
+
+
+async def test_a_verifying_process_that_dies_is_named_and_exits_unavailable(
+    owner: asyncpg.Connection, auditor: Auditor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store.chain_shares, "MIN_EVENTS_PER_SHARE", 1)
+    monkeypatch.setattr(store.chain_shares, "_start", silent_process(os._exit, 9))
+
+    run = await auditor("audit", "verify", "--workers", "2")
+
+    assert run.exit_code == 3
+    assert "ended without an answer (exit code 9)" in run.reason
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])

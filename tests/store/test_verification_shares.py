@@ -4,19 +4,28 @@ next to. The 30-event log is cut into three ranges of ten: (0, 10], (10, 20], (2
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
 import asyncpg
 import pytest
 
 import store.chain_shares
 from store.audit import ChainVerification, verify_chain
-from store.chain_scan import CleanRun
-from store.chain_shares import joined, share_bounds
+from store.chain_scan import LOG_START, CleanRun, scan_clean_prefix, snapshot_readers
+from store.chain_shares import ShareOfTheLog, VerifierStopped, joined, share_bounds
 from store.dsn import with_user
 from store.event_store import EventStore
 from store.migrations import APP_ROLE
 from tests.store.tampering import LOG_SIZE, PARK, forged_row, hash_at, shift_positions, tamper
 
 SHARES = 3
+# A finite timestamp whose epoch microseconds do not fit a bigint, nor a Python datetime.
+FAR_FUTURE = "294270-01-01 00:00:00+00"
 
 
 @pytest.fixture
@@ -35,12 +44,25 @@ async def in_shares(pool: asyncpg.Pool, dsn: str, **options: object) -> ChainVer
 
 
 async def test_an_untouched_log_verifies_in_three_processes_with_the_head_of_one(
-    filled: EventStore, app_pool: asyncpg.Pool, app_dsn: str, small_shares: None
+    filled: EventStore,
+    app_pool: asyncpg.Pool,
+    app_dsn: str,
+    small_shares: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[tuple[int, int]] = []
+    started: list[ShareOfTheLog] = []
+    real_start = store.chain_shares._start
+
+    def watched_start(share: ShareOfTheLog) -> tuple[BaseProcess, Connection]:
+        started.append(share)
+        return real_start(share)
+
+    monkeypatch.setattr(store.chain_shares, "_start", watched_start)
 
     shared = await in_shares(app_pool, app_dsn, progress=lambda *p: seen.append(p))
 
+    assert [(share.after, share.until) for share in started] == [(10, 20), (20, 30)]
     assert shared.ok
     assert shared == await verify_chain(app_pool, batch_size=4)
     assert (shared.events_checked, (shared.head_position, shared.head_hash)) == (
@@ -74,6 +96,11 @@ async def test_an_untouched_log_verifies_in_three_processes_with_the_head_of_one
             "UPDATE events SET data = '{\"n\":-1}' WHERE position = 25",
             "UPDATE events SET data = '{\"n\":-1}' WHERE position = 5",
         ],
+        [
+            "UPDATE events SET data = '{\"n\":-1}' WHERE position = 5",
+            f"UPDATE events SET recorded_at = '{FAR_FUTURE}' WHERE position = 25",
+        ],
+        [f"UPDATE events SET recorded_at = '{FAR_FUTURE}' WHERE position = 25"],
     ],
     ids=[
         "edit-inside-the-last-range",
@@ -88,19 +115,23 @@ async def test_an_untouched_log_verifies_in_three_processes_with_the_head_of_one
         "deleted-and-renumbered",
         "swapped-across-a-cut",
         "two-edits-the-earlier-named",
+        "an-unreadable-row-later-does-not-hide-an-earlier-edit",
+        "an-unreadable-timestamp",
     ],
 )
-async def test_three_processes_name_the_same_first_problem_as_one(
+@pytest.mark.parametrize("shares", [3, 7])
+async def test_shared_processes_name_the_same_first_problem_as_one(
     filled: EventStore,
     owner: asyncpg.Connection,
     app_pool: asyncpg.Pool,
     app_dsn: str,
     small_shares: None,
     damage: list[str],
+    shares: int,
 ) -> None:
     await tamper(owner, *damage)
 
-    shared = await in_shares(app_pool, app_dsn)
+    shared = await verify_chain(app_pool, batch_size=4, processes=shares, database_url=app_dsn)
     alone = await verify_chain(app_pool, batch_size=4)
 
     assert not alone.ok
@@ -191,3 +222,81 @@ def test_joined_results_stop_at_the_first_range_that_stopped_and_ignore_the_rest
     assert whole == CleanRun(
         30, checked=10, good_position=10, good_hash="h10", before_good_hash="h9", stopped=True
     )
+
+
+def silent_process(target: object, *args: object) -> object:
+    """A stand-in for a verification process that never answers: it runs ``target``."""
+
+    def start(share: ShareOfTheLog) -> tuple[BaseProcess, Connection]:
+        spawn = multiprocessing.get_context("spawn")
+        receiver, sender = spawn.Pipe(duplex=False)
+        process = spawn.Process(target=target, args=args, daemon=True)
+        process.start()
+        sender.close()
+        return process, receiver
+
+    return start
+
+
+@pytest.fixture
+def never_answering(monkeypatch: pytest.MonkeyPatch, small_shares: None) -> None:
+    """Every range but the first goes to a process that sleeps and never answers."""
+    monkeypatch.setattr(store.chain_shares, "_start", silent_process(time.sleep, 3600))
+
+
+@pytest.mark.usefixtures("filled", "never_answering")
+async def test_a_problem_in_the_first_range_is_named_without_waiting_for_the_others(
+    owner: asyncpg.Connection, app_pool: asyncpg.Pool, app_dsn: str
+) -> None:
+    await tamper(owner, "UPDATE events SET data = '{\"n\":-1}' WHERE position = 3")
+
+    shared = await asyncio.wait_for(in_shares(app_pool, app_dsn), timeout=30)
+
+    assert (shared.problem, shared.first_bad_position) == ("content edited", 3)
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.usefixtures("filled", "never_answering")
+async def test_a_cancelled_verification_stops_its_processes(
+    app_pool: asyncpg.Pool, app_dsn: str
+) -> None:
+    verification = asyncio.create_task(in_shares(app_pool, app_dsn))
+    await asyncio.sleep(1)  # the first range is checked; the second never answers
+
+    verification.cancel()
+    done, _ = await asyncio.wait({verification}, timeout=30)
+
+    assert verification in done
+    assert verification.cancelled()
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.usefixtures("filled", "small_shares")
+async def test_a_process_that_dies_without_answering_fails_the_verification_by_name(
+    app_pool: asyncpg.Pool, app_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store.chain_shares, "_start", silent_process(os._exit, 3))
+
+    with pytest.raises(VerifierStopped, match=r"positions 11 to 20 .* \(exit code 3\)"):
+        await in_shares(app_pool, app_dsn)
+
+
+async def test_a_range_with_its_last_rows_missing_has_not_checked_out(
+    filled: EventStore, owner: asyncpg.Connection, app_pool: asyncpg.Pool
+) -> None:
+    """No later row in the range shows the gap; the range's end does."""
+    await tamper(owner, "DELETE FROM events WHERE position IN (9, 10)")
+
+    async with snapshot_readers(app_pool) as readers:
+        run = await scan_clean_prefix(readers, page_size=4, digest=None, start=LOG_START, until=10)
+
+    assert run.stopped
+    assert (run.checked, run.good_position) == (8, 8)
+
+
+async def test_sharing_refuses_a_transaction_in_which_each_statement_sees_a_new_log(
+    filled: EventStore, app_pool: asyncpg.Pool, app_dsn: str
+) -> None:
+    async with app_pool.acquire() as conn, conn.transaction(isolation="read_committed"):
+        with pytest.raises(ValueError, match="REPEATABLE READ or SERIALIZABLE"):
+            await verify_chain(conn, processes=2, database_url=app_dsn)
