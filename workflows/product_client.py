@@ -120,15 +120,15 @@ class ProductLifecycleClient:
                 ProductLifecycleWorkflow.register, command, start_workflow_operation=start
             )
         except WorkflowAlreadyStartedError:
-            await _collect_start_failure(start)
             raise _ended_before(command.product_id) from None
         except WorkflowUpdateFailedError as error:
             raise _refusal_from(error) from None
         except RPCError as error:
             if error.status is RPCStatusCode.ALREADY_EXISTS:
-                await _collect_start_failure(start)
                 raise _ended_before(command.product_id) from None
             raise
+        finally:
+            await _collect_start_outcome(start)
         return receipt
 
     async def execute(
@@ -233,9 +233,11 @@ def workflow_not_ready(error: RPCError) -> bool:
     return any(detail.type_url.endswith(".WorkflowNotReadyFailure") for detail in details)
 
 
-async def _collect_start_failure(start: WithStartWorkflowOperation[Any, Any]) -> None:
-    """The SDK also hands a refused start's error to the start operation; taken from there,
-    so asyncio does not log it as an exception never retrieved."""
+async def _collect_start_outcome(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """The SDK also hands the start's outcome to the start operation, an error included
+    (a refused start, a deadline, an overloaded server); taken from there, so asyncio does not
+    log it as an exception never retrieved. It is settled by the time the call returns or
+    raises: the timeout only guards against an SDK that would leave it pending."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(1):
             await start.workflow_handle()
