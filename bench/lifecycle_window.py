@@ -212,7 +212,7 @@ async def drive_ours(
     async def journey_from(product_id: str, step: int) -> None:
         if step == 0:
             receipt = await window.until_answered(
-                partial(products.register, registration(product_id))
+                partial(products.register, registration(product_id), update_id=str(uuid.uuid4()))
             )
             versions[product_id] = receipt.version
         for command in commands[max(step - 1, 0) :]:

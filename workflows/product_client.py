@@ -96,8 +96,12 @@ class ProductLifecycleClient:
     def task_queue(self) -> str:
         return self._task_queue
 
-    async def register(self, command: RegisterProduct) -> CommandReceipt:
+    async def register(
+        self, command: RegisterProduct, *, update_id: str | None = None
+    ) -> CommandReceipt:
         """Starts the product's workflow and registers it in one round trip (update-with-start).
+        ``update_id`` makes a client's retry answer the first registration instead of being
+        refused as a second one (while the product's first run holds it).
 
         A product id is never reused: a retired or killed product keeps its id and its trail.
         The server refuses the start then (the id's reuse policy); no describe is sent first,
@@ -117,7 +121,10 @@ class ProductLifecycleClient:
         )
         try:
             receipt: CommandReceipt = await self._client.execute_update_with_start_workflow(
-                ProductLifecycleWorkflow.register, command, start_workflow_operation=start
+                ProductLifecycleWorkflow.register,
+                command,
+                id=update_id,
+                start_workflow_operation=start,
             )
         except WorkflowAlreadyStartedError:
             raise _ended_before(command.product_id) from None

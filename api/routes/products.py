@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import Caller, Services, require_role
 from api.errors import ApiRefusal, ErrorBody
-from api.idempotency import IdempotencyKey
+from api.idempotency import IdempotencyKey, update_id_for
 from api.routes.trail import AsOf, TrailParams, portfolio_as_of, product_trail, view_as_of
 from api.schemas import (
     ChecklistRequest,
@@ -56,9 +56,13 @@ REFUSALS: dict[int | str, dict[str, object]] = {
 
 @router.post("/products", status_code=201, responses=REFUSALS)
 async def register_product(
-    body: RegisterProductRequest, caller: Caller, services: Services
+    body: RegisterProductRequest,
+    caller: Caller,
+    services: Services,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
-    """Register a product under a playbook; it starts in discovery."""
+    """Register a product under a playbook; it starts in discovery. Sent again with the same
+    `Idempotency-Key` while the product runs, it answers the first registration again."""
     require_role(caller, *REGISTRAR_ROLES)
     playbook = services.playbooks.get(body.playbook)
     if playbook is None:
@@ -76,7 +80,8 @@ async def register_product(
         owner_name=owner.display_name,
         playbook=playbook,
     )
-    return command_result(await services.products.register(command))
+    update_id = update_id_for(caller.subject, body.id, idempotency_key)
+    return command_result(await services.products.register(command, update_id=update_id))
 
 
 async def _owner(services: ApiServices, caller: Actor, subject: str | None) -> Actor:

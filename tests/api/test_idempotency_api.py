@@ -46,6 +46,26 @@ async def test_a_command_sent_twice_with_one_key_is_applied_once_and_answered_al
     assert await evidence_titles(api, product_id) == ["Call with Acme"]
 
 
+async def test_a_registration_sent_twice_with_one_key_registers_once_and_answers_alike(
+    api: ApiHarness, people: People, product_id: str
+) -> None:
+    owner = await people.headers(OWNER)
+    keyed = {**owner, "Idempotency-Key": "register-atlas-1"}
+    body = {"id": product_id, "name": "Atlas"}
+
+    first = await api.http.post("/products", json=body, headers=keyed)
+    again = await api.http.post("/products", json=body, headers=keyed)
+    unkeyed = await api.http.post("/products", json=body, headers=owner)
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert unkeyed.status_code == 409, unkeyed.text
+    assert unkeyed.json()["error"]["rule"] == "product.already_registered"
+    stored = await api.services.events.read_stream(stream_id_for(product_id))
+    assert [e.type for e in stored].count("ProductRegistered") == 1
+
+
 async def test_without_a_key_or_with_another_key_each_request_is_a_new_command(
     api: ApiHarness, people: People, products: ProductLifecycleClient, product_id: str
 ) -> None:
