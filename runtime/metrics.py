@@ -128,8 +128,8 @@ class TimedEventStore(EventStore):
     The domain timings need the product's stream read back, so they are observed after the
     append has answered, in the background: a sign-off's answer never waits for its metrics.
     Only the events where spans begin and those of the appended types are read back: the
-    whole stream, re-read and decoded after every timed event, cost about 5% of a busy
-    worker's time (py-spy at 1,000 products in flight, docs/performance.md)."""
+    whole stream, re-read and decoded after every timed event, was the largest share of our
+    own code in a busy worker's profile (docs/performance.md)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         super().__init__(pool)

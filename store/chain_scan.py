@@ -230,9 +230,8 @@ async def _pages(
 ) -> AsyncGenerator[list[asyncpg.Record], None]:
     """Pages of positions (start, start + page_size] from ``after`` up to ``last``, each read
     on the next connection in turn and asked for before the previous page is handed out.
-    Close it (as
-    ``scan_clean_prefix`` does) before using a connection again: closing waits for the page
-    still being read rather than cancelling it mid-flight."""
+    Close it (as ``scan_clean_prefix`` does) before using a connection again: closing waits for
+    the page still being read rather than cancelling it mid-flight."""
     starts = range(after, last, page_size)
     if not starts:
         return
