@@ -1,34 +1,16 @@
 """Review deadlines seen through the CLI: reminders counted, the due date, escalation and the
 timeout on `product show` and in the trail, over ten days of simulated time.
-
-These tests skip time, so they run on a time-skipping server of their own: on the shared one,
-skipping would wake the timers of reviews other tests left open (whose workers have stopped)
-and leave Temporal's clock ahead of the API's for the tests that follow.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from tests.cli.cast import People, detail, in_discovery_review, line_with, utc_minute
 from tests.cli.conftest import Cli, LiveApi
-from tests.support.temporal_fixtures import TEST_SERVER
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Overrides the session's server for this module (see the module's docstring)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture

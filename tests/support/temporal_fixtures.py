@@ -1,5 +1,5 @@
-"""Temporal fixtures shared by the workflow, API and CLI tests: one time-skipping test server
-per session, and a worker per test on its own task queue appending to that test's database."""
+"""Temporal fixtures shared by the workflow, API and CLI tests: a time-skipping test server and a
+worker per test, the worker appending to that test's database."""
 
 import sys
 import uuid
@@ -23,8 +23,13 @@ from workflows.product_lifecycle import ProductLifecycleWorkflow
 TEST_SERVER = Path(sys.executable).with_name("temporal-test-server")
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A server per test, because the test server runs its clock at real pace while any workflow
+    task or activity is waiting to be picked up. A product an earlier test left open has timers
+    but no worker any more: once a later test skips time past them, the task they schedule is
+    never taken, and every later wait for a timer on a shared server lasts its real length. A
+    server starts in about a tenth of a second."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )

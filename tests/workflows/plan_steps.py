@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -20,7 +19,6 @@ from store.event_store import EventStore
 from store.notification_outbox import NotificationOutbox
 from tests.domain.dsl import register
 from tests.domain.plans import PLANS, commands_to
-from tests.support.temporal_fixtures import TEST_SERVER
 from workflows.contracts import stream_id_for
 from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
@@ -53,21 +51,10 @@ async def product_in(products: ProductLifecycleClient, product_id: str, stage: S
     return registered_at
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def own_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server per test: these tests skip months, and on a shared server the
-    timers other tests left behind (their workers gone) would stall the skipping."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
-    )
-    yield env
-    await env.shutdown()
-
-
 @pytest_asyncio.fixture(loop_scope="session", params=["cached", "replaying"])
 async def own_products(
     request: pytest.FixtureRequest,
-    own_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
     event_store: EventStore,
     app_pool: asyncpg.Pool,
 ) -> AsyncIterator[ProductLifecycleClient]:
@@ -75,7 +62,7 @@ async def own_products(
     activation replays the history from the start, as after a crash, and must decide alike."""
     task_queue = f"plans-{uuid.uuid4()}"
     worker = Worker(
-        own_env.client,
+        time_skipping_env.client,
         task_queue=task_queue,
         max_cached_workflows=0 if request.param == "replaying" else 1000,
         workflows=[ProductLifecycleWorkflow],
@@ -85,4 +72,4 @@ async def own_products(
         ],
     )
     async with worker:
-        yield ProductLifecycleClient(own_env.client, task_queue)
+        yield ProductLifecycleClient(time_skipping_env.client, task_queue)

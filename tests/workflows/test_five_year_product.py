@@ -25,12 +25,11 @@ from store.event_store import EventStore
 from store.notification_outbox import NotificationOutbox
 from tests.domain.dsl import hold, measure, resume
 from tests.support.runs import run_lengths
-from tests.workflows.plan_steps import eventually, own_env, product_in, stored
+from tests.workflows.plan_steps import eventually, product_in, stored
 from workflows.contracts import workflow_id_for
 from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 
-__all__ = ["own_env"]
 pytestmark = pytest.mark.timeout(600)
 
 MONTH = timedelta(days=30)
@@ -42,11 +41,11 @@ WIND_DOWN_SLACK = 60
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def bounded(
-    own_env: WorkflowEnvironment, event_store: EventStore, app_pool: asyncpg.Pool
+    time_skipping_env: WorkflowEnvironment, event_store: EventStore, app_pool: asyncpg.Pool
 ) -> AsyncIterator[ProductLifecycleClient]:
     task_queue = f"five-years-{uuid.uuid4()}"
     async with Worker(
-        own_env.client,
+        time_skipping_env.client,
         task_queue=task_queue,
         workflows=[ProductLifecycleWorkflow],
         activities=[
@@ -54,18 +53,18 @@ async def bounded(
             NotificationActivities(NotificationOutbox(app_pool)).notify_stakeholders,
         ],
     ):
-        yield ProductLifecycleClient(own_env.client, task_queue, history_bound=BOUND)
+        yield ProductLifecycleClient(time_skipping_env.client, task_queue, history_bound=BOUND)
 
 
 async def test_five_years_of_monthly_reviews_survive_every_continue_as_new(
-    own_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
     bounded: ProductLifecycleClient,
     event_store: EventStore,
     app_pool: asyncpg.Pool,
     product_id: str,
 ) -> None:
     await product_in(bounded, product_id, Stage.GROWTH)
-    handle = own_env.client.get_workflow_handle(workflow_id_for(product_id))
+    handle = time_skipping_env.client.get_workflow_handle(workflow_id_for(product_id))
     first_run = (await handle.describe()).run_id
 
     async def reviewed(at_least: int) -> bool:
@@ -77,10 +76,10 @@ async def test_five_years_of_monthly_reviews_survive_every_continue_as_new(
         if month % 3 == 0:
             await bounded.execute(product_id, hold(reason=f"quarter {month // 3} budget review"))
             await bounded.execute(product_id, resume(reason="budget confirmed"))
-        await own_env.sleep(MONTH)
+        await time_skipping_env.sleep(MONTH)
         await eventually(partial(reviewed, month))
 
-    lengths = await run_lengths(own_env.client, workflow_id_for(product_id), first_run)
+    lengths = await run_lengths(time_skipping_env.client, workflow_id_for(product_id), first_run)
     events = await stored(event_store, product_id)
     periods = [e.data["period"] for e in events if e.type == "KpisReviewed"]
     view = await bounded.view(product_id)

@@ -13,20 +13,19 @@ from tests.domain.dsl import measure
 from tests.domain.plans import experiment
 from tests.workflows.plan_steps import (
     eventually,
-    own_env,
     own_products,
     product_in,
     stored,
 )
 from workflows.product_client import ProductLifecycleClient
 
-__all__ = ["own_env", "own_products"]
+__all__ = ["own_products"]
 
 MONTH = timedelta(days=30)
 
 
 async def test_kpis_are_reviewed_each_period_and_a_kpi_off_target_twice_notifies(
-    own_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
     own_products: ProductLifecycleClient,
     event_store: EventStore,
     app_pool: asyncpg.Pool,
@@ -45,12 +44,12 @@ async def test_kpis_are_reviewed_each_period_and_a_kpi_off_target_twice_notifies
     async def reviewed(periods: int) -> bool:
         return len(await reviews()) == periods
 
-    await own_env.sleep(MONTH + timedelta(hours=1))
+    await time_skipping_env.sleep(MONTH + timedelta(hours=1))
     await eventually(lambda: reviewed(1))
-    await own_env.sleep(MONTH)
+    await time_skipping_env.sleep(MONTH)
     await eventually(lambda: reviewed(2))
     await own_products.execute(product_id, measure("nps", 45))
-    await own_env.sleep(MONTH)
+    await time_skipping_env.sleep(MONTH)
     await eventually(lambda: reviewed(3))
 
     history = await reviews()

@@ -13,19 +13,18 @@ from tests.domain.dsl import tick
 from tests.domain.plans import plan_launch
 from tests.workflows.plan_steps import (
     eventually,
-    own_env,
     own_products,
     product_in,
     stored,
     stored_types,
 )
 
-__all__ = ["own_env", "own_products"]
+__all__ = ["own_products"]
 from workflows.product_client import ProductLifecycleClient
 
 
 async def test_gtm_owners_are_reminded_on_the_due_dates_until_the_item_is_done(
-    own_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
     own_products: ProductLifecycleClient,
     event_store: EventStore,
     app_pool: asyncpg.Pool,
@@ -47,14 +46,14 @@ async def test_gtm_owners_are_reminded_on_the_due_dates_until_the_item_is_done(
             if e.type == "GtmItemOverdue"
         ]
 
-    await own_env.sleep(timedelta(days=16, hours=1))
+    await time_skipping_env.sleep(timedelta(days=16, hours=1))
 
     async def positioning_reminded() -> bool:
         return await overdue() == [("positioning", 1)]
 
     await eventually(positioning_reminded)
     await own_products.execute(product_id, tick("positioning", note="deck approved"))
-    await own_env.sleep(timedelta(days=7))
+    await time_skipping_env.sleep(timedelta(days=7))
 
     async def pricing_reminded() -> bool:
         return ("pricing", 1) in await overdue()
@@ -72,7 +71,7 @@ async def test_gtm_owners_are_reminded_on_the_due_dates_until_the_item_is_done(
 
 
 async def test_moving_the_launch_date_moves_the_reminders(
-    own_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
     own_products: ProductLifecycleClient,
     event_store: EventStore,
     product_id: str,
@@ -84,11 +83,11 @@ async def test_moving_the_launch_date_moves_the_reminders(
     view = await own_products.view(product_id)
     assert view.next_alarm == entered + timedelta(days=76)
 
-    await own_env.sleep(timedelta(days=30))
+    await time_skipping_env.sleep(timedelta(days=30))
     await eventually(lambda: _no_reminder_yet(event_store, product_id))
     assert "GtmItemOverdue" not in await stored_types(event_store, product_id)
 
-    await own_env.sleep(timedelta(days=47))
+    await time_skipping_env.sleep(timedelta(days=47))
 
     async def reminded() -> bool:
         return "GtmItemOverdue" in await stored_types(event_store, product_id)

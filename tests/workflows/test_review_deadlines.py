@@ -1,14 +1,12 @@
 """Review deadlines on durable timers, across weeks of simulated time (time-skipping server)."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -20,7 +18,6 @@ from domain.stages import LIFECYCLE_PATH, Stage
 from store.event_store import EventStore
 from store.notification_outbox import NotificationOutbox
 from tests.support.journey import OWNER, gatekeeper, register
-from tests.support.temporal_fixtures import TEST_SERVER
 from workflows.contracts import stream_id_for
 from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
@@ -173,19 +170,8 @@ async def test_a_review_records_its_due_date_and_arms_the_first_reminder(
     assert due - view.state.progress.review.requested_at == timedelta(days=10)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A server of its own: other tests leave reviews open whose timers have no worker any
-    more, and skipping time past them stalls the shared server."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
-    )
-    yield env
-    await env.shutdown()
-
-
 async def test_review_timers_survive_a_worker_restart(
-    own_time_skipping_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
     event_store: EventStore,
     app_pool: asyncpg.Pool,
     product_id: str,
@@ -196,7 +182,7 @@ async def test_review_timers_survive_a_worker_restart(
         # No workflow cache, so nothing waits on the stopped worker's sticky queue: the next
         # worker replays the history from scratch, as after a crash.
         return Worker(
-            own_time_skipping_env.client,
+            time_skipping_env.client,
             task_queue=task_queue,
             max_cached_workflows=0,
             workflows=[ProductLifecycleWorkflow],
@@ -207,7 +193,7 @@ async def test_review_timers_survive_a_worker_restart(
         )
 
     async with new_worker():
-        products = ProductLifecycleClient(own_time_skipping_env.client, task_queue)
+        products = ProductLifecycleClient(time_skipping_env.client, task_queue)
         await open_review(products, product_id, "auto_reject")
         outbox = NotificationOutbox(app_pool)
 
@@ -217,7 +203,7 @@ async def test_review_timers_survive_a_worker_restart(
         await eventually(requested)  # stop between tasks, not in the middle of an activity
     # The first worker is gone, with its cache; a fresh one replays and keeps the timers.
     async with new_worker():
-        await own_time_skipping_env.sleep(timedelta(days=11))
+        await time_skipping_env.sleep(timedelta(days=11))
 
         async def timed_out() -> bool:
             return "ReviewTimedOut" in await stored_types(event_store, product_id)

@@ -14,7 +14,6 @@ from tests.domain.dsl import LINUS, go, tick
 from tests.domain.plans import propose_sunset
 from tests.workflows.plan_steps import (
     eventually,
-    own_env,
     own_products,
     product_in,
     stored,
@@ -22,11 +21,11 @@ from tests.workflows.plan_steps import (
 )
 from workflows.product_client import ProductLifecycleClient
 
-__all__ = ["own_env", "own_products"]
+__all__ = ["own_products"]
 
 
 async def test_the_end_of_life_date_retires_the_product_with_every_step_audited(
-    own_env: WorkflowEnvironment,
+    time_skipping_env: WorkflowEnvironment,
     own_products: ProductLifecycleClient,
     event_store: EventStore,
     app_pool: asyncpg.Pool,
@@ -49,13 +48,13 @@ async def test_the_end_of_life_date_retires_the_product_with_every_step_audited(
             if e.type == "SunsetCommunicationSent"
         ]
 
-    await own_env.sleep(timedelta(days=61))
+    await time_skipping_env.sleep(timedelta(days=61))
 
     async def announced() -> bool:
         return await sent() == ["announcement"]
 
     await eventually(announced)
-    await own_env.sleep(timedelta(days=59, hours=12))  # half a day past the end of life
+    await time_skipping_env.sleep(timedelta(days=59, hours=12))  # half a day past the end of life
 
     async def deferred() -> bool:
         return "RetirementDeferred" in await stored_types(event_store, product_id)
@@ -64,7 +63,7 @@ async def test_the_end_of_life_date_retires_the_product_with_every_step_audited(
     assert await sent() == ["announcement", "stakeholder-update"]
     assert (await own_products.view(product_id)).state.stage is Stage.SUNSET
     await own_products.execute(product_id, tick("data-deleted", by=LINUS))
-    await own_env.sleep(timedelta(days=1))
+    await time_skipping_env.sleep(timedelta(days=1))
 
     outcome = await own_products.outcome(product_id)
 
