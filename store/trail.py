@@ -32,6 +32,7 @@ __all__ = [
     "TrailPage",
     "UnreadableEvent",
     "read_trail",
+    "trail_query",
 ]
 
 PRODUCT_STREAM_PREFIX = "product-"
@@ -159,12 +160,27 @@ def _where(flt: TrailFilter, cursor: str, after: int) -> tuple[list[str], list[A
         add("type = ANY($?::text[])", list(flt.types))
     if flt.actor is not None:
         add(
-            "(data->'actor'->>'subject' = $? OR data->'on_behalf_of'->>'subject' = $?)",
+            "(public.event_subject(data, 'actor') = $?"
+            " OR public.event_subject(data, 'on_behalf_of') = $?)",
             flt.actor,
         )
     if flt.gate is not None:
         add("data->>'gate' = $?", flt.gate.value)
     return conditions, args
+
+
+def trail_query(
+    flt: TrailFilter, *, cursor: Literal["position", "stream_version"], after: int, limit: int
+) -> tuple[str, list[Any]]:
+    """The SQL of a trail page and its parameters. The actor filter's expressions are the ones
+    migration 0008 indexes; a page of a person's trail is an index lookup only while they match."""
+    conditions, args = _where(flt, cursor, after)
+    args.append(limit)
+    query = (
+        f"SELECT {_COLUMNS} FROM public.events WHERE {' AND '.join(conditions)} "
+        f"ORDER BY {cursor} LIMIT ${len(args)}"
+    )
+    return query, args
 
 
 async def read_trail(
@@ -184,12 +200,7 @@ async def read_trail(
     unknown = sorted(set(flt.types) - EVENT_TYPES)
     if unknown:
         raise ValueError(f"unknown event type(s): {', '.join(unknown)}")
-    conditions, args = _where(flt, cursor, after)
-    args.append(limit + 1)
-    query = (
-        f"SELECT {_COLUMNS} FROM public.events WHERE {' AND '.join(conditions)} "
-        f"ORDER BY {cursor} LIMIT ${len(args)}"
-    )
+    query, args = trail_query(flt, cursor=cursor, after=after, limit=limit + 1)
     rows = await pool.fetch(query, *args)
     more = len(rows) > limit
     rows = rows[:limit]

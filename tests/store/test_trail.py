@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 import pytest
 
 from store.event_store import EventStore
-from store.trail import TrailFilter, read_trail
+from store.trail import TrailFilter, read_trail, trail_query
 from tests.store.factories import T0, new_event
 
 
@@ -93,3 +95,56 @@ async def test_the_playbook_in_force_follows_a_migration_to_a_newer_version(
     assert decided[0] is not None
     assert (decided[0].name, decided[0].version) == ("pb", 2)
     assert signed["ProductRegistered"] == (None, None)
+
+
+async def test_a_persons_trail_is_read_through_the_actor_indexes_not_by_walking_the_log(
+    event_store: EventStore, app_pool: asyncpg.Pool, owner: asyncpg.Connection
+) -> None:
+    """Migration 0008 indexes the actor filter's expressions; if the filter's SQL drifts from
+    them, a rare person's page walks the whole log again, and this plan shows it."""
+    pat = {"subject": "pat", "display_name": "Pat", "role": "product-manager"}
+    for batch in range(4):
+        await event_store.append(
+            "product-busy",
+            batch * 500,
+            [new_event(n, data={"actor": pat, "n": n}) for n in range(500)],
+        )
+    ada = {"subject": "ada", "display_name": "Ada", "role": "product-lead"}
+    dev = {"subject": "dev", "display_name": "Dev", "role": "product-lead"}
+    await event_store.append(
+        "product-rare", 0, [new_event(1, data={"actor": dev, "on_behalf_of": ada, "n": 1})]
+    )
+    await owner.execute("ANALYZE public.events")
+
+    plans = {}
+    for person in ("ada", "dev"):
+        query, args = trail_query(TrailFilter(actor=person), cursor="position", after=0, limit=51)
+        plan = await app_pool.fetchval(f"EXPLAIN (FORMAT JSON) {query}", *args)
+        plans[person] = json.dumps(json.loads(plan))
+    page = await read_trail(app_pool, TrailFilter(actor="ada"))
+
+    for plan in plans.values():
+        assert "events_actor_subject_idx" in plan
+        assert "events_on_behalf_of_subject_idx" in plan
+        assert "events_pkey" not in plan
+    assert [(e.product_id, e.actor["subject"]) for e in page.events] == [("rare", "dev")]
+
+
+async def test_an_event_holding_a_nul_is_stored_and_a_persons_trail_still_reads_past_it(
+    event_store: EventStore, app_pool: asyncpg.Pool
+) -> None:
+    """Postgres reads no field of a JSON text with a \\u0000 escape; the actor indexes must not
+    turn that into a refused append, nor the filter into an error for every later page."""
+    ada = {"subject": "ada", "display_name": "Ada", "role": "product-lead"}
+    await event_store.append(
+        "product-odd", 0, [new_event(1, data={"actor": ada, "note": "nul\u0000 here"})]
+    )
+    await event_store.append("product-odd", 1, [new_event(2, data={"actor": ada, "n": 2})])
+    bell = {"actor": ada, "note": "bell\u0007 and a \\u written out"}  # escaped, still read
+    await event_store.append("product-odd", 2, [new_event(3, data=bell)])
+
+    page = await read_trail(app_pool, TrailFilter(actor="ada"))
+    everything = await read_trail(app_pool, TrailFilter(product_id="odd"))
+
+    assert [e.position for e in page.events] == [2, 3]  # the NUL event is left out, not an error
+    assert [e.position for e in everything.events] == [1, 2, 3]
