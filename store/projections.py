@@ -115,7 +115,8 @@ _SUMMARY_COLUMNS = """product_id, name, owner, owner_name, stage, status, playbo
 _GET_STATE = "SELECT state::text FROM public.product_states WHERE product_id = $1"
 _LIST_STATES = """
 SELECT state::text AS state FROM public.product_states
- WHERE $1::text IS NULL OR status = $1 ORDER BY product_id LIMIT $2
+ WHERE ($1::text IS NULL OR status = $1) AND ($3::text IS NULL OR product_id > $3)
+ ORDER BY product_id LIMIT $2
 """
 _OPEN_REVIEWS = """
 SELECT state::text AS state FROM public.product_states WHERE review_open ORDER BY product_id
@@ -298,16 +299,32 @@ class ProductProjection:
         return [ProductSummary(**dict(row)) for row in rows]
 
     async def list_states(
-        self, *, status: str | None = None, limit: int = 100
+        self, *, status: str | None = None, limit: int = 100, after: str | None = None
     ) -> list[ProductState]:
-        """Whole states of the products with ``status`` (any, if None), ordered by product id,
-        in one query: the board and inbox need every card's state, not a query per card."""
+        """Whole states of the products with ``status`` (any, if None) whose id sorts after
+        ``after`` (from the first, if None), ordered by product id, in one query: the board and
+        inbox need every card's state, not a query per card."""
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}, got {limit}")
         if status is not None and status not in _STATUSES:
             raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
-        rows = await self._pool.fetch(_LIST_STATES, status, limit)
+        rows = await self._pool.fetch(_LIST_STATES, status, limit, after)
         return [ProductState.model_validate_json(row["state"]) for row in rows]
+
+    async def every_state(
+        self, *, status: str | None = None, page_size: int = _MAX_PAGE
+    ) -> list[ProductState]:
+        """Every product's state with ``status`` (any, if None), ordered by product id, read
+        a page at a time: the board, the inbox and a playbook rollout must see the whole
+        portfolio, however large, not its first page."""
+        states: list[ProductState] = []
+        after: str | None = None
+        while True:
+            page = await self.list_states(status=status, limit=page_size, after=after)
+            states.extend(page)
+            if len(page) < page_size:
+                return states
+            after = page[-1].product_id
 
     async def get_state(self, product_id: str) -> ProductState | None:
         """The product's state as of the checkpoint, or None if no event of it is projected."""

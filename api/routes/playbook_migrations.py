@@ -1,10 +1,12 @@
 """Moving running products to the installed version of their playbook, dry run first.
 
 The installed catalog holds one version per playbook name. A migration request names the
-playbook; the answer lists every active product on an older version with the criteria of its
-current gate that the new version would change and whether the product's gatekeeper rules
-would accept the move from the caller. Nothing changes unless `apply` is true; then each
-product gets an `AdoptPlaybook` command of its own, decided and audited by its workflow.
+playbook; the answer lists every active product on an older version (and not already scheduled
+to move to this one) with the criteria of its current gate that the new version would change and
+whether the product's gatekeeper rules would accept the move from the caller, at most
+``MAX_PRODUCTS`` of them, with the count of the rest. Nothing changes unless `apply` is true;
+then each product gets an `AdoptPlaybook` command of its own, decided and audited by its
+workflow.
 """
 
 from collections.abc import Callable
@@ -31,7 +33,8 @@ REFUSALS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 503)
 }
 PlaybookNamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$", max_length=64)]
-# One request handles at most this many products; narrow with `products` beyond it.
+# One request handles at most this many products, the first by product id; the report says how
+# many more wait, for the next request (applied products drop out) or a narrower `products`.
 MAX_PRODUCTS = 500
 
 
@@ -63,6 +66,7 @@ class PlaybookMigrationReport(BaseModel):
     effective: Literal["next_stage", "now"]
     dry_run: bool
     products: list[ProductMigration]
+    remaining: int = 0  # candidates beyond this request's MAX_PRODUCTS, not handled by it
 
 
 @router.post("/playbooks/{name}/migrations", responses=REFUSALS)
@@ -71,12 +75,12 @@ async def migrate_playbook(
 ) -> PlaybookMigrationReport:
     """Dry run by default: what moving each product to the installed version would change."""
     target = _installed(services, name, body.to_version)
-    states = await _candidates(services, target, body.products)
+    candidates = await _candidates(services, target, body.products)
     command = AdoptPlaybook(
         actor=caller, playbook=target, effective=body.effective, reason=body.reason
     )
     report: list[ProductMigration] = []
-    for state in states:
+    for state in candidates[:MAX_PRODUCTS]:
         if body.apply:
             report.append(await _apply(services, state, command))
         else:
@@ -87,6 +91,7 @@ async def migrate_playbook(
         effective=body.effective,
         dry_run=not body.apply,
         products=report,
+        remaining=max(0, len(candidates) - MAX_PRODUCTS),
     )
 
 
@@ -108,15 +113,16 @@ def _installed(services: ApiServices, name: str, version: int | None) -> Playboo
 async def _candidates(
     services: ApiServices, target: Playbook, wanted: list[str] | None
 ) -> list[ProductState]:
-    """Active products on an older version of the playbook (or the ones named)."""
+    """Active products on an older version of the playbook (or the ones named), by product id,
+    from the whole portfolio."""
     await services.projection.catch_up()
-    states = await services.projection.list_states(status="active", limit=MAX_PRODUCTS)
+    states = await services.projection.every_state(status="active")
     found = [
         s
         for s in states
         if s.playbook is not None
         and s.playbook.name == target.name
-        and (wanted is not None or s.playbook.version < target.version)
+        and (wanted is not None or _newest_version(s) < target.version)
         and (wanted is None or s.product_id in wanted)
     ]
     if wanted is not None:
@@ -128,6 +134,14 @@ async def _candidates(
                 f"no active product on playbook '{target.name}' with id {', '.join(missing)}",
             )
     return found
+
+
+def _newest_version(state: ProductState) -> int:
+    """The version the product runs, or the one it adopts at its next stage: a product already
+    scheduled to move is not offered the move again."""
+    assert state.playbook is not None
+    pending = state.pending_playbook
+    return max(state.playbook.version, pending.version if pending else 0)
 
 
 def _line(

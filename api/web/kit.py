@@ -38,7 +38,6 @@ from store.trail_analytics import AnalyticsCache
 log = structlog.get_logger("lifecycle.web")
 HERE = Path(__file__).parent
 PRODUCT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -293,7 +292,8 @@ async def attempt(request: Request, action: Callable[[], Awaitable[object]]) -> 
 
 
 async def all_states(services: ApiServices, status: str | None = None) -> list[ProductState]:
-    """Every product's state from the read model in one query, however many products."""
+    """Every product's state from the read model, a page of a thousand at a time, however
+    many products."""
     await services.projection.catch_up()
-    states = await services.projection.list_states(status=status, limit=_PAGE_SIZE)
+    states = await services.projection.every_state(status=status)
     return [s for s in states if s.is_registered and s.stage is not None]

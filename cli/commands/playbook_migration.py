@@ -68,6 +68,15 @@ def _report(console: Console, body: dict[str, Any]) -> None:
         )
     table.title = render.text(f"Moving to {target} ({body.get('effective')})", "bold")
     console.print(table)
+    remaining = body.get("remaining") or 0
+    if remaining:
+        console.print(
+            render.text(
+                f"{remaining} more product(s) wait beyond the {len(products)} above: run again "
+                "(after --apply the moved ones drop out), or name them with --product",
+                "yellow",
+            )
+        )
     if body.get("dry_run"):
         console.print(render.text("dry run: nothing changed; add --apply to migrate", "dim"))
 

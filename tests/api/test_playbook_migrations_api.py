@@ -3,6 +3,9 @@ per product at its next stage or now, each move decided and audited by the produ
 
 from typing import Any
 
+import pytest
+
+from api.routes import playbook_migrations
 from tests.api.conftest import ApiHarness
 from tests.support.journey import commands_to_meet_criteria, commands_to_sign_and_pass, register
 from tests.support.playbook_versions import V1, V2
@@ -89,6 +92,32 @@ async def test_applied_now_the_new_criteria_hold_at_once_and_the_trail_records_t
     assert "0 of 8" in interviews["reason"]
     trail = (await api.http.get(f"/products/{product_id}/events", headers=lead)).json()
     assert "PlaybookAdopted" in str(trail)
+
+
+async def test_beyond_one_requests_worth_the_report_counts_the_rest_and_the_next_request_takes_them(
+    api: ApiHarness,
+    products: ProductLifecycleClient,
+    product_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = await two_products_on_v1(products, product_id)
+    api.services.playbooks["default"] = V2
+    monkeypatch.setattr(playbook_migrations, "MAX_PRODUCTS", 1)
+    lead = await api.person("lead-5", ["product-lead"])
+
+    preview = (await migrate(api, lead)).json()
+    applied = (await migrate(api, lead, apply=True)).json()
+    then = (await migrate(api, lead, apply=True)).json()
+    after = (await migrate(api, lead)).json()
+
+    assert [p["product_id"] for p in preview["products"]] == [first]
+    assert preview["remaining"] == 1
+    assert [(p["product_id"], p["outcome"]) for p in applied["products"]] == [(first, "applied")]
+    assert applied["remaining"] == 1
+    # the first now waits for its next stage to adopt V2, so it is not offered the move again
+    assert [(p["product_id"], p["outcome"]) for p in then["products"]] == [(second, "applied")]
+    assert then["remaining"] == 0
+    assert (after["products"], after["remaining"]) == ([], 0)
 
 
 async def test_someone_who_is_not_a_gatekeeper_sees_each_move_refused_with_the_rule(

@@ -1,6 +1,9 @@
 """`lifecycle playbook migrate` against a live API: a dry run that changes nothing, an applied
 move, and a refused one that exits 1 naming the rule."""
 
+import pytest
+
+from api.routes import playbook_migrations
 from tests.cli.conftest import LiveApi
 from tests.support.journey import register
 from tests.support.playbook_versions import V1, V2
@@ -52,3 +55,19 @@ async def test_a_refused_move_exits_1_and_names_the_rule(
     assert run.exit_code == 1
     assert "playbook.not_a_gatekeeper" in run.stdout
     assert (await live_api.services.products.view(product_id)).state.pending_playbook is None
+
+
+async def test_products_beyond_one_requests_worth_are_counted_with_what_to_do_next(
+    live_api: LiveApi, product_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for suffix in ("a", "b"):
+        await live_api.services.products.register(register(f"{product_id}-{suffix}", V1))
+    live_api.services.playbooks["default"] = V2
+    monkeypatch.setattr(playbook_migrations, "MAX_PRODUCTS", 1)
+    lead = live_api.as_(await live_api.token_for("lead-3", ["product-lead"]))
+
+    run = (await lead("playbook", "migrate", "default", "--reason", "v2")).ok()
+
+    assert f"{product_id}-a" in run.stdout
+    assert f"{product_id}-b" not in run.stdout
+    assert "1 more product(s) wait beyond the 1 above" in " ".join(run.stdout.split())

@@ -180,6 +180,25 @@ async def test_products_come_in_pages_ordered_by_id(
     assert pages == [["a", "b"], ["c", "d"], ["e"], []]
 
 
+async def test_every_state_reads_the_whole_portfolio_page_by_page(
+    portfolio: Portfolio, projection: ProductProjection
+) -> None:
+    """The board, the inbox and a playbook rollout read through this: a portfolio larger than
+    a page must come back whole, not cut at the first page."""
+    for product_id in ("e", "a", "d", "c", "b"):
+        await portfolio.register(product_id)
+    await portfolio.kill("c")
+    await projection.catch_up()
+
+    everything = await projection.every_state(page_size=2)
+    active = await projection.every_state(status="active", page_size=2)  # two full pages
+    after_b = await projection.list_states(limit=2, after="b")
+
+    assert [s.product_id for s in everything] == ["a", "b", "c", "d", "e"]
+    assert [s.product_id for s in active] == ["a", "b", "d", "e"]
+    assert [s.product_id for s in after_b] == ["c", "d"]
+
+
 @pytest.mark.parametrize(
     ("filters", "problem"),
     [
