@@ -114,7 +114,7 @@ _SUMMARY_COLUMNS = """product_id, name, owner, owner_name, stage, status, playbo
        playbook_version, registered_at, stage_entered_at, review_open, last_position"""
 _GET_STATE = "SELECT state::text FROM public.product_states WHERE product_id = $1"
 _LIST_STATES = """
-SELECT state::text AS state FROM public.product_states
+SELECT product_id, state::text AS state FROM public.product_states
  WHERE ($1::text IS NULL OR status = $1) AND ($3::text IS NULL OR product_id > $3)
  ORDER BY product_id LIMIT $2
 """
@@ -316,15 +316,24 @@ class ProductProjection:
     ) -> list[ProductState]:
         """Every product's state with ``status`` (any, if None), ordered by product id, read
         a page at a time: the board, the inbox and a playbook rollout must see the whole
-        portfolio, however large, not its first page."""
+        portfolio, however large, not its first page. The pages share one snapshot, so a
+        rebuild or a catch-up between them cannot cut or repeat the list."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        if status is not None and status not in _STATUSES:
+            raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
         states: list[ProductState] = []
         after: str | None = None
-        while True:
-            page = await self.list_states(status=status, limit=page_size, after=after)
-            states.extend(page)
-            if len(page) < page_size:
-                return states
-            after = page[-1].product_id
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            while True:
+                rows = await conn.fetch(_LIST_STATES, status, page_size, after)
+                states.extend(ProductState.model_validate_json(row["state"]) for row in rows)
+                if len(rows) < page_size:
+                    return states
+                after = rows[-1]["product_id"]
 
     async def get_state(self, product_id: str) -> ProductState | None:
         """The product's state as of the checkpoint, or None if no event of it is projected."""

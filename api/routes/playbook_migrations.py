@@ -4,9 +4,9 @@ The installed catalog holds one version per playbook name. A migration request n
 playbook; the answer lists every active product on an older version (and not already scheduled
 to move to this one) with the criteria of its current gate that the new version would change and
 whether the product's gatekeeper rules would accept the move from the caller, at most
-``MAX_PRODUCTS`` of them, with the count of the rest. Nothing changes unless `apply` is true;
-then each product gets an `AdoptPlaybook` command of its own, decided and audited by its
-workflow.
+``MAX_PRODUCTS`` of them, with the count of the rest and the cursor that asks for them.
+Nothing changes unless `apply` is true; then each product gets an `AdoptPlaybook` command of its
+own, decided and audited by its workflow.
 """
 
 from collections.abc import Callable
@@ -22,6 +22,7 @@ from api.services import ApiServices
 from domain.commands import AdoptPlaybook
 from domain.decide import decide
 from domain.events import PlaybookAdopted
+from domain.identity import ProductId
 from domain.playbook import Playbook
 from domain.playbook_changes import CriterionChange, criteria_changes
 from domain.refusals import CommandRefused
@@ -33,8 +34,8 @@ REFUSALS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 503)
 }
 PlaybookNamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{0,63}$", max_length=64)]
-# One request handles at most this many products, the first by product id; the report says how
-# many more wait, for the next request (applied products drop out) or a narrower `products`.
+# One request handles at most this many products, the first by product id (after `after`); the
+# report says how many more wait and the `next_after` to pass for them.
 MAX_PRODUCTS = 500
 
 
@@ -44,6 +45,7 @@ class PlaybookMigrationRequest(BaseModel):
     apply: bool = False
     to_version: Annotated[int, Field(ge=1)] | None = None  # must be the installed version
     products: Annotated[list[str], Field(max_length=MAX_PRODUCTS)] | None = None
+    after: ProductId | None = None  # only products whose id sorts after this one
 
 
 Outcome = Literal["would_apply", "would_be_refused", "applied", "refused"]
@@ -67,6 +69,7 @@ class PlaybookMigrationReport(BaseModel):
     dry_run: bool
     products: list[ProductMigration]
     remaining: int = 0  # candidates beyond this request's MAX_PRODUCTS, not handled by it
+    next_after: str | None = None  # the `after` that asks for them
 
 
 @router.post("/playbooks/{name}/migrations", responses=REFUSALS)
@@ -75,12 +78,17 @@ async def migrate_playbook(
 ) -> PlaybookMigrationReport:
     """Dry run by default: what moving each product to the installed version would change."""
     target = _installed(services, name, body.to_version)
-    candidates = await _candidates(services, target, body.products)
+    candidates = [
+        state
+        for state in await _candidates(services, target, body.products)
+        if body.after is None or (state.product_id or "") > body.after
+    ]
+    handled = candidates[:MAX_PRODUCTS]
     command = AdoptPlaybook(
         actor=caller, playbook=target, effective=body.effective, reason=body.reason
     )
     report: list[ProductMigration] = []
-    for state in candidates[:MAX_PRODUCTS]:
+    for state in handled:
         if body.apply:
             report.append(await _apply(services, state, command))
         else:
@@ -91,7 +99,8 @@ async def migrate_playbook(
         effective=body.effective,
         dry_run=not body.apply,
         products=report,
-        remaining=max(0, len(candidates) - MAX_PRODUCTS),
+        remaining=len(candidates) - len(handled),
+        next_after=handled[-1].product_id if len(candidates) > len(handled) else None,
     )
 
 

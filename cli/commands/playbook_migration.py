@@ -72,8 +72,8 @@ def _report(console: Console, body: dict[str, Any]) -> None:
     if remaining:
         console.print(
             render.text(
-                f"{remaining} more product(s) wait beyond the {len(products)} above: run again "
-                "(after --apply the moved ones drop out), or name them with --product",
+                f"{remaining} more product(s) wait beyond the {len(products)} above: "
+                f"run again with --after {body.get('next_after')}",
                 "yellow",
             )
         )
@@ -101,6 +101,14 @@ def playbook_migrate(
         list[str] | None,
         typer.Option("--product", help="Only this product (repeatable).", show_default=False),
     ] = None,
+    after: Annotated[
+        str | None,
+        typer.Option(
+            "--after",
+            help="Only products whose id sorts after this one (the next_after of a long run).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOption = None,
 ) -> None:
     """Show, then apply with --apply, moving products to the installed version of NAME."""
@@ -111,6 +119,8 @@ def playbook_migrate(
     }
     if products:
         request["products"] = products
+    if after:
+        request["after"] = after
     with session(ctx, output) as s:
         body = s.client.post(f"/playbooks/{segment(name)}/migrations", request)
         s.emit(body, lambda console: _report(console, body))

@@ -5,11 +5,13 @@
 -- log, parsing every event's JSON: about half a second per 100,000 events here, per page.
 --
 -- Postgres cannot take any field out of a JSON text that holds a \u0000 escape anywhere (it
--- refuses to turn the document into text), and an index expression that fails refuses the
--- append. The store keeps such JSON verbatim (tests/store/test_append.py), so the subjects are
--- read through event_subject(), which answers NULL for such a document instead: the append
--- goes through, and that one event is left out of person filters. The API already refuses NUL
--- in every text it takes, so the product's own events never hold one.
+-- refuses to turn the document into text), nor one with a lone surrogate escape, and an index
+-- expression that fails refuses the append. The store keeps such JSON verbatim
+-- (tests/store/test_append.py), so the subjects are read through event_subject(): for a
+-- \u0000 it reads the document again with the NUL as U+FFFD, so the person is still found; for
+-- what it still cannot read it answers NULL, so the append goes through and only that event is
+-- left out of person filters. The API refuses NUL in every text it takes, and our writer
+-- cannot send a lone surrogate, so the product's own events hold neither.
 --
 -- event_subject() is plain SQL so that the planner inlines it, in the index and in the trail's
 -- query alike, and it parses the JSON only when it has to. Our writer escapes nothing but
@@ -31,8 +33,20 @@ AS $$
 BEGIN
     RETURN json_extract_path_text(data, person, 'subject');
 EXCEPTION
-    WHEN untranslatable_character THEN
-        RETURN NULL;
+    WHEN untranslatable_character OR invalid_text_representation THEN
+        -- A \u0000 (or a lone surrogate, which the json type also keeps) makes the whole
+        -- document unreadable. Read it again with every \u0000 escape (one not itself escaped
+        -- by a backslash) as U+FFFD, so the person is still found; give up only if that fails.
+        BEGIN
+            RETURN json_extract_path_text(
+                regexp_replace(data::text, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')::json,
+                person,
+                'subject'
+            );
+        EXCEPTION
+            WHEN untranslatable_character OR invalid_text_representation THEN
+                RETURN NULL;
+        END;
 END
 $$;
 
@@ -48,7 +62,7 @@ $$;
 
 COMMENT ON FUNCTION public.event_subject(json, text) IS
     'The subject of the person under key `person` (actor, on_behalf_of) of an event''s data; '
-    'NULL if none, or if the JSON holds a \u0000 Postgres cannot read as text.';
+    'a \u0000 in the JSON is read as U+FFFD; NULL if none, or if the JSON cannot be read.';
 
 REVOKE ALL ON FUNCTION public.event_subject_parsed(json, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.event_subject(json, text) FROM PUBLIC;

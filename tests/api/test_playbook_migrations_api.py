@@ -94,7 +94,7 @@ async def test_applied_now_the_new_criteria_hold_at_once_and_the_trail_records_t
     assert "PlaybookAdopted" in str(trail)
 
 
-async def test_beyond_one_requests_worth_the_report_counts_the_rest_and_the_next_request_takes_them(
+async def test_beyond_one_requests_worth_the_report_counts_the_rest_and_says_where_they_start(
     api: ApiHarness,
     products: ProductLifecycleClient,
     product_id: str,
@@ -106,18 +106,21 @@ async def test_beyond_one_requests_worth_the_report_counts_the_rest_and_the_next
     lead = await api.person("lead-5", ["product-lead"])
 
     preview = (await migrate(api, lead)).json()
+    rest = (await migrate(api, lead, after=preview["next_after"])).json()
     applied = (await migrate(api, lead, apply=True)).json()
-    then = (await migrate(api, lead, apply=True)).json()
-    after = (await migrate(api, lead)).json()
+    after_applying = (await migrate(api, lead)).json()
+    bad_cursor = await migrate(api, lead, after="Not An Id")
 
     assert [p["product_id"] for p in preview["products"]] == [first]
-    assert preview["remaining"] == 1
+    assert (preview["remaining"], preview["next_after"]) == (1, first)
+    assert [p["product_id"] for p in rest["products"]] == [second]
+    assert (rest["remaining"], rest["next_after"]) == (0, None)
     assert [(p["product_id"], p["outcome"]) for p in applied["products"]] == [(first, "applied")]
-    assert applied["remaining"] == 1
     # the first now waits for its next stage to adopt V2, so it is not offered the move again
-    assert [(p["product_id"], p["outcome"]) for p in then["products"]] == [(second, "applied")]
-    assert then["remaining"] == 0
-    assert (after["products"], after["remaining"]) == ([], 0)
+    assert [p["product_id"] for p in after_applying["products"]] == [second]
+    assert after_applying["remaining"] == 0
+    assert bad_cursor.status_code == 422
+    assert "after" in bad_cursor.text
 
 
 async def test_someone_who_is_not_a_gatekeeper_sees_each_move_refused_with_the_rule(

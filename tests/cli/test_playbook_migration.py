@@ -67,7 +67,15 @@ async def test_products_beyond_one_requests_worth_are_counted_with_what_to_do_ne
     lead = live_api.as_(await live_api.token_for("lead-3", ["product-lead"]))
 
     run = (await lead("playbook", "migrate", "default", "--reason", "v2")).ok()
+    rest = (await lead("playbook", "migrate", "default", "--reason", "v2",
+                       "--after", f"{product_id}-a")).ok()  # fmt: skip
 
     assert f"{product_id}-a" in run.stdout
     assert f"{product_id}-b" not in run.stdout
-    assert "1 more product(s) wait beyond the 1 above" in " ".join(run.stdout.split())
+    said = " ".join(run.stdout.split())
+    assert (
+        f"1 more product(s) wait beyond the 1 above: run again with --after {product_id}-a" in said
+    )
+    assert f"{product_id}-b" in rest.stdout
+    assert f"{product_id}-a" not in rest.stdout
+    assert "more product(s) wait" not in rest.stdout
