@@ -123,6 +123,11 @@ SELECT state::text AS state FROM public.product_states WHERE review_open ORDER B
 """
 
 
+def _check_status(status: str | None) -> None:
+    if status is not None and status not in _STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
+
+
 class ProductProjection:
     """Keeps ``product_states`` folded up to a checkpoint in the global log, and answers the
     board's and the inbox's questions from it."""
@@ -276,8 +281,7 @@ class ProductProjection:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
-        if status is not None and status not in _STATUSES:
-            raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
+        _check_status(status)
         conditions: list[str] = []
         args: list[Any] = []
         # Each filter is a fixed SQL fragment with a parameter; values never enter the text.
@@ -306,8 +310,7 @@ class ProductProjection:
         inbox need every card's state, not a query per card."""
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}, got {limit}")
-        if status is not None and status not in _STATUSES:
-            raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
+        _check_status(status)
         rows = await self._pool.fetch(_LIST_STATES, status, limit, after)
         return [ProductState.model_validate_json(row["state"]) for row in rows]
 
@@ -320,8 +323,7 @@ class ProductProjection:
         rebuild or a catch-up between them cannot cut or repeat the list."""
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
-        if status is not None and status not in _STATUSES:
-            raise ValueError(f"status {status!r} is not one of {', '.join(sorted(_STATUSES))}")
+        _check_status(status)
         states: list[ProductState] = []
         after: str | None = None
         async with (
