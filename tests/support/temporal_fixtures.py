@@ -28,8 +28,8 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A server per test, because the test server runs its clock at real pace while any workflow
     task or activity is waiting to be picked up. A product an earlier test left open has timers
     but no worker any more: once a later test skips time past them, the task they schedule is
-    never taken, and every later wait for a timer on a shared server lasts its real length. A
-    server starts in about a tenth of a second."""
+    never taken, and every later wait for a timer on a shared server lasts its real length.
+    Starting a server per test added no measurable time to the suite."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
