@@ -50,7 +50,16 @@ WORKFLOWS: Sequence[type] = (ProductLifecycleWorkflow, NotificationDeliveryWorkf
 # Their failures count in lifecycle_notification_failures_total.
 NOTIFICATION_ACTIVITIES: set[str] = {NOTIFY_STAKEHOLDERS, DELIVER_NOTIFICATION}
 SHUTDOWN_GRACE = timedelta(seconds=20)
+# How long a starting Temporal frontend is waited for. The dev server's answers Unavailable for
+# a moment after its port opens (a CI run met it); a cluster's waits for its history and
+# matching services, which can take tens of seconds.
+SERVER_STARTING_PATIENCE = timedelta(seconds=60)
+STARTING_POLL_INTERVAL = timedelta(seconds=0.25)
 log = structlog.get_logger("lifecycle.worker")
+
+
+class TemporalNotServing(RuntimeError):
+    """The Temporal server answered, but kept saying it was starting past our patience."""
 
 
 class TemporalConfigError(ValueError):
@@ -92,23 +101,55 @@ async def connect_temporal(
     settings: Settings | None = None,
     runtime: Runtime | None = None,
     interceptors: Sequence[Interceptor] = (),
+    starting_patience: timedelta = SERVER_STARTING_PATIENCE,
 ) -> Client:
-    """With `settings`, the API key and TLS of a Temporal Cloud or mTLS cluster apply."""
+    """With `settings`, the API key and TLS of a Temporal Cloud or mTLS cluster apply.
+
+    A server that is still starting is waited for, up to `starting_patience`: its port opens
+    before its frontend serves (it answers Unavailable until its membership ring is up), and
+    the SDK's connect gives up on the first such answer. Starting beside the server is what
+    the embedded dev server, a compose stack and a restarted cluster all do. An address where
+    nothing listens, or any other refusal, still fails at once."""
     api_key = None
     tls: bool | TLSConfig = False
     if settings is not None:
         tls = temporal_tls(settings)
         if settings.temporal_api_key is not None:
             api_key = settings.temporal_api_key.get_secret_value()
-    return await Client.connect(
-        address,
-        namespace=namespace,
-        data_converter=pydantic_data_converter,
-        api_key=api_key,
-        tls=tls,
-        runtime=runtime,
-        interceptors=interceptors,
-    )
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + starting_patience.total_seconds()
+    waiting = False
+    while True:
+        try:
+            return await Client.connect(
+                address,
+                namespace=namespace,
+                data_converter=pydantic_data_converter,
+                api_key=api_key,
+                tls=tls,
+                runtime=runtime,
+                interceptors=interceptors,
+            )
+        except RuntimeError as error:
+            if not _frontend_is_starting(error):
+                raise
+            if loop.time() >= give_up_at:
+                raise TemporalNotServing(
+                    f"Temporal at {address} still answered that it is starting after "
+                    f"{starting_patience.total_seconds():g}s: {error}"
+                ) from error
+            if not waiting:
+                log.info("temporal.frontend_starting", address=address)
+                waiting = True
+            await asyncio.sleep(STARTING_POLL_INTERVAL.total_seconds())
+
+
+def _frontend_is_starting(error: RuntimeError) -> bool:
+    """The SDK reports connect failures as RuntimeError text only. A reachable server's
+    Unavailable answer to its first call is the starting frontend; a refused or unresolvable
+    address fails before any call ("Server connection error")."""
+    text = str(error)
+    return "call error after connection" in text and "code: Unavailable" in text
 
 
 def build_worker(

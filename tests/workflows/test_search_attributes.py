@@ -24,6 +24,7 @@ from store.event_store import EventStore
 from store.notification_outbox import NotificationOutbox
 from tests.support.journey import OWNER, commands_to_meet_criteria, commands_to_sign_and_pass
 from tests.support.journey import register as registration
+from worker import connect_temporal
 from workflows.product_client import ProductLifecycleClient
 from workflows.product_lifecycle import ProductLifecycleWorkflow
 from workflows.visibility import SearchAttributesMissing, require_search_attributes
@@ -48,7 +49,7 @@ def embedded_temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embe
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def client(embedded_temporal: EmbeddedTemporal) -> Client:
-    return await Client.connect(embedded_temporal.address, data_converter=pydantic_data_converter)
+    return await connect_temporal(embedded_temporal.address, "default")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
