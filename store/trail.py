@@ -124,8 +124,9 @@ _COLUMNS = (
 
 # The events that put a playbook in force: registration, and adopting another version (rare).
 _PLAYBOOKS = """
-SELECT stream_id, stream_version, data->'playbook'->>'name' AS name,
-       data->'playbook'->>'version' AS version
+SELECT stream_id, stream_version,
+       public.event_field_text(data, 'playbook', 'name') AS name,
+       public.event_field_text(data, 'playbook', 'version') AS version
   FROM public.events
  WHERE stream_id = ANY($1::text[]) AND type IN ('ProductRegistered', 'PlaybookAdopted')
  ORDER BY stream_id, stream_version
@@ -165,7 +166,7 @@ def _where(flt: TrailFilter, cursor: str, after: int) -> tuple[list[str], list[A
             flt.actor,
         )
     if flt.gate is not None:
-        add("data->>'gate' = $?", flt.gate.value)
+        add("public.event_field_text(data, 'gate') = $?", flt.gate.value)
     return conditions, args
 
 

@@ -7,6 +7,7 @@ import json
 import asyncpg
 import pytest
 
+from domain.stages import Stage
 from store.event_store import EventStore
 from store.trail import TrailFilter, read_trail, trail_query
 from tests.store.factories import T0, new_event
@@ -165,3 +166,30 @@ async def test_a_document_no_reading_can_take_a_subject_from_answers_none_instea
 
     assert unreadable is None
     assert mended == "a\ufffdda"
+
+
+async def test_a_gate_filter_and_the_playbook_in_force_read_past_an_event_holding_a_nul(
+    event_store: EventStore, app_pool: asyncpg.Pool
+) -> None:
+    """Postgres takes no field out of a JSON text with a \\u0000 escape, so a plain data->>'gate'
+    would fail the whole page on meeting such an event; the NUL is read as U+FFFD instead."""
+    ann = {"subject": "ann", "display_name": "Ann", "role": "product-lead"}
+    decided = {"occurred_at": T0.isoformat(), "actor": ann, "reason": "ok", "outcome": "go"}
+    pb = {"name": "pb\u0000", "version": 3}
+    await event_store.append(
+        "product-odd",
+        0,
+        [
+            new_event(1, type="ProductRegistered", data={"playbook": pb, "note": "nul\u0000"}),
+            new_event(2, type="GateDecided", data={**decided, "gate": "launch", "n": "\u0000"}),
+            new_event(3, type="GateDecided", data={**decided, "gate": "launch"}),
+            new_event(4, type="GateDecided", data={**decided, "gate": "growth", "n": "\u0000"}),
+        ],
+    )
+
+    launch = await read_trail(app_pool, TrailFilter(gate=Stage.LAUNCH))
+
+    assert [e.position for e in launch.events] == [2, 3]
+    in_force = launch.events[0].playbook
+    assert in_force is not None
+    assert (in_force.name, in_force.version) == ("pb\ufffd", 3)
