@@ -19,6 +19,7 @@ from domain.evolve import evolve
 from domain.stages import Stage
 from domain.state import ProductState
 from store.events import RawEvent
+from store.state_playbooks import keep_playbooks, read_states, stored_state, stored_states
 
 __all__ = [
     "PRODUCT_STREAM_PREFIX",
@@ -39,14 +40,14 @@ ProductStatus = Literal["active", "retired", "killed"]
 
 
 _LOAD_STATES = """
-SELECT product_id, state::text AS state FROM public.product_states
+SELECT product_id, state::text AS state, playbook_fingerprint FROM public.product_states
  WHERE product_id = ANY($1::text[])
 """
 UPSERT_STATE = """
 INSERT INTO public.product_states AS p
     (product_id, name, owner, owner_name, stage, status, playbook_name, playbook_version,
-     review_open, state, registered_at, stage_entered_at, last_position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13)
+     review_open, state, playbook_fingerprint, registered_at, stage_entered_at, last_position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13, $14)
 ON CONFLICT (product_id) DO UPDATE SET
     name = EXCLUDED.name,
     owner = EXCLUDED.owner,
@@ -57,6 +58,7 @@ ON CONFLICT (product_id) DO UPDATE SET
     playbook_version = EXCLUDED.playbook_version,
     review_open = EXCLUDED.review_open,
     state = EXCLUDED.state,
+    playbook_fingerprint = EXCLUDED.playbook_fingerprint,
     registered_at = EXCLUDED.registered_at,
     stage_entered_at = EXCLUDED.stage_entered_at,
     last_position = EXCLUDED.last_position
@@ -101,8 +103,9 @@ async def fold_page(
     products = {pid for pid in map(product_of, (row.stream_id for row in rows)) if pid}
     missing = sorted(products - states.keys())
     if missing:
-        for stored in await conn.fetch(_LOAD_STATES, missing):
-            states[stored["product_id"]] = ProductState.model_validate_json(stored["state"])
+        stored = await conn.fetch(_LOAD_STATES, missing)
+        loaded = await read_states(conn, stored_states(stored))
+        states.update(zip((row["product_id"] for row in stored), loaded, strict=True))
     folded = fold_rows(rows, states, reached=reached)
     await upsert_states(conn, folded)
     return folded
@@ -134,8 +137,10 @@ def fold_rows(
 
 
 async def upsert_states(conn: asyncpg.Connection, folded: FoldedPage) -> None:
-    """Write the ``product_states`` row of each product the page touched."""
+    """Write the ``product_states`` row of each product the page touched (and first the
+    playbooks they name, if not kept yet)."""
     if folded.states:
+        await keep_playbooks(conn, folded.states.values())
         rows = [
             state_row(state, folded.last_positions[pid]) for pid, state in folded.states.items()
         ]
@@ -179,6 +184,7 @@ def state_row(state: ProductState, last_position: int) -> tuple[Any, ...]:
     assert state.playbook is not None
     assert state.stage is not None
     assert state.stage_entered_at is not None
+    stored = stored_state(state)
     return (
         state.product_id,
         state.name,
@@ -189,7 +195,8 @@ def state_row(state: ProductState, last_position: int) -> tuple[Any, ...]:
         state.playbook.name,
         state.playbook.version,
         _review_open(state),
-        state.model_dump_json(),
+        stored.json,
+        stored.fingerprint,
         state.history[0].entered_at,
         state.stage_entered_at,
         last_position,

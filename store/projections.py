@@ -54,6 +54,7 @@ from store.projection_checkpoint import (
     wipe_product_states,
 )
 from store.projection_rebuild import RebuildTakenOver, rebuild_in_shares
+from store.state_playbooks import read_states, stored_states
 
 __all__ = [
     "PRODUCT_STREAM_PREFIX",
@@ -112,14 +113,17 @@ class ProductSummary(BaseModel):
 
 _SUMMARY_COLUMNS = """product_id, name, owner, owner_name, stage, status, playbook_name,
        playbook_version, registered_at, stage_entered_at, review_open, last_position"""
-_GET_STATE = "SELECT state::text FROM public.product_states WHERE product_id = $1"
+_GET_STATE = """
+SELECT state::text AS state, playbook_fingerprint FROM public.product_states WHERE product_id = $1
+"""
 _LIST_STATES = """
-SELECT product_id, state::text AS state FROM public.product_states
+SELECT product_id, state::text AS state, playbook_fingerprint FROM public.product_states
  WHERE ($1::text IS NULL OR status = $1) AND ($3::text IS NULL OR product_id > $3)
  ORDER BY product_id LIMIT $2
 """
 _OPEN_REVIEWS = """
-SELECT state::text AS state FROM public.product_states WHERE review_open ORDER BY product_id
+SELECT state::text AS state, playbook_fingerprint FROM public.product_states
+ WHERE review_open ORDER BY product_id
 """
 
 
@@ -312,7 +316,7 @@ class ProductProjection:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}, got {limit}")
         _check_status(status)
         rows = await self._pool.fetch(_LIST_STATES, status, limit, after)
-        return [ProductState.model_validate_json(row["state"]) for row in rows]
+        return await read_states(self._pool, stored_states(rows))
 
     async def every_state(
         self, *, status: str | None = None, page_size: int = _MAX_PAGE
@@ -332,18 +336,18 @@ class ProductProjection:
         ):
             while True:
                 rows = await conn.fetch(_LIST_STATES, status, page_size, after)
-                states.extend(ProductState.model_validate_json(row["state"]) for row in rows)
+                states += await read_states(conn, stored_states(rows))
                 if len(rows) < page_size:
                     return states
                 after = rows[-1]["product_id"]
 
     async def get_state(self, product_id: str) -> ProductState | None:
         """The product's state as of the checkpoint, or None if no event of it is projected."""
-        text = await self._pool.fetchval(_GET_STATE, product_id)
-        return None if text is None else ProductState.model_validate_json(text)
+        row = await self._pool.fetchrow(_GET_STATE, product_id)
+        return None if row is None else (await read_states(self._pool, stored_states([row])))[0]
 
     async def states_with_open_reviews(self) -> list[ProductState]:
         """Products whose gate review awaits sign-offs (no rejection yet): the inbox's input,
         which ``domain.approvals.sign_offs_awaiting`` narrows to one person."""
         rows = await self._pool.fetch(_OPEN_REVIEWS)
-        return [ProductState.model_validate_json(row["state"]) for row in rows]
+        return await read_states(self._pool, stored_states(rows))

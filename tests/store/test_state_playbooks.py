@@ -1,0 +1,109 @@
+"""The read model keeps each playbook once (migration 0010): a state row holds its state without
+the playbook and names it by fingerprint, and readers get whole states back."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+import pytest
+
+from domain.state import ProductState
+from store.projections import ProductProjection
+from tests.store.projection_story import (
+    PLAYBOOK,
+    Portfolio,
+    folded_stream,
+    portfolio,
+    projection,
+    three_products,
+)
+
+__all__ = ["portfolio", "projection"]
+
+NEXT_VERSION = PLAYBOOK.model_copy(update={"version": PLAYBOOK.version + 1})
+
+
+async def test_many_products_under_one_playbook_keep_it_once_and_read_back_whole(
+    portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool
+) -> None:
+    await three_products(portfolio)
+    await projection.catch_up()
+
+    kept = await app_pool.fetch("SELECT fingerprint FROM product_state_playbooks")
+    rows = await app_pool.fetch(
+        "SELECT product_id, state::text AS state, playbook_fingerprint FROM product_states"
+    )
+    states = await projection.every_state()
+
+    assert [row["fingerprint"] for row in kept] == [PLAYBOOK.fingerprint()]
+    assert {row["playbook_fingerprint"] for row in rows} == {PLAYBOOK.fingerprint()}
+    assert all(json.loads(row["state"])["playbook"] is None for row in rows)
+    assert states == [portfolio.states[pid] for pid in ("alpha", "beta", "gamma")]
+    assert all(state.playbook == PLAYBOOK for state in states)
+
+
+async def test_products_under_different_versions_each_read_their_own_playbook(
+    app_pool: asyncpg.Pool, projection: ProductProjection, portfolio: Portfolio
+) -> None:
+    await portfolio.register("old")
+    newer = Portfolio(portfolio.store, NEXT_VERSION)
+    await newer.register("new")
+    await projection.catch_up()
+
+    old, new = await projection.get_state("old"), await projection.get_state("new")
+    kept = await app_pool.fetchval("SELECT count(*) FROM product_state_playbooks")
+
+    assert old is not None
+    assert new is not None
+    assert old.playbook == PLAYBOOK
+    assert new.playbook == NEXT_VERSION
+    assert kept == 2
+
+
+async def test_a_row_written_before_the_playbooks_were_kept_apart_is_read_as_before(
+    portfolio: Portfolio, projection: ProductProjection, owner: asyncpg.Connection
+) -> None:
+    """Rows of a read model built before migration 0010 hold their playbook themselves."""
+    await three_products(portfolio)
+    await projection.catch_up()
+    whole = portfolio.states["beta"].model_dump_json()
+    await owner.execute(
+        "UPDATE product_states SET state = $1::json, playbook_fingerprint = NULL "
+        "WHERE product_id = 'beta'",
+        whole,
+    )
+
+    beta = await projection.get_state("beta")
+    reviews = await projection.states_with_open_reviews()
+
+    assert beta == portfolio.states["beta"]
+    assert reviews == [portfolio.states["beta"]]
+
+
+async def test_the_projector_folds_onward_from_a_stored_state_and_its_kept_playbook(
+    portfolio: Portfolio, app_pool: asyncpg.Pool, projection: ProductProjection
+) -> None:
+    """A later page loads the product's row (not the states the last page left in memory)."""
+    await portfolio.register("alpha")
+    await projection.catch_up()
+    await portfolio.request_review("alpha")
+
+    await ProductProjection(app_pool, portfolio.store).catch_up()
+
+    assert await projection.get_state("alpha") == await folded_stream(portfolio.store, "alpha")
+
+
+async def test_the_app_role_cannot_rewrite_or_remove_a_kept_playbook(
+    portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool
+) -> None:
+    await portfolio.register("alpha")
+    await projection.catch_up()
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await app_pool.execute("UPDATE product_state_playbooks SET playbook = '{}'")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await app_pool.execute("DELETE FROM product_state_playbooks")
+    state: ProductState | None = await projection.get_state("alpha")
+    assert state is not None
+    assert state.playbook == PLAYBOOK
