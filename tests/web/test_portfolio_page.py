@@ -7,7 +7,9 @@ import uuid
 from html.parser import HTMLParser
 
 import asyncpg
+import httpx
 
+from api.app import create_app
 from domain.commands import GateOutcome
 from store.events import NewEvent
 from store.trail_analytics import AnalyticsCache, portfolio_analytics
@@ -240,3 +242,31 @@ async def test_a_read_cancelled_halfway_counts_no_event_twice_afterwards(web: We
     assert 5 <= batches < int(await log.fetchval("SELECT count(*) FROM public.events"))
 
     assert await cache.current(log, day(10)) == await portfolio_analytics(log, None, day(10))
+
+
+async def test_an_api_process_folds_the_trail_figures_at_start_so_the_first_board_reads_nothing(
+    web: WebHarness,
+) -> None:
+    """The first read folds the whole log: at start-up, not while the first visitor waits."""
+    await known_portfolio(web.services.events, web.playbook)
+    log = web.services.audit_pool
+    assert log is not None
+    everything = int(await log.fetchval("SELECT count(*) FROM public.events"))
+    app = create_app(web.services, run_projector=True, session_secret="web-test-secret")
+    cache: AnalyticsCache = app.state.web.analytics
+
+    async with app.router.lifespan_context(app):
+        for _ in range(600):  # 30 s
+            if cache.reads:
+                break
+            await asyncio.sleep(0.05)
+        warmed = (cache.reads, cache.events_read)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lifecycle.test") as http:
+            await web.sign_in(await web.token("grace", ["product-lead"], "Grace Okafor"), http)
+            page = await http.get("/", headers=HTML)
+
+    assert page.status_code == 200
+    assert table(page.text, "portfolio-first-pass-table")[0] == ["discovery", "3", "5", "60%"]
+    assert warmed == (1, everything)  # before anyone asked
+    assert (cache.reads, cache.events_read) == (1, everything)  # the board read nothing more
