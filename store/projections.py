@@ -38,6 +38,7 @@ from domain.stages import Stage
 from domain.state import ProductState
 from store.event_store import EventStore
 from store.events import RawEvent
+from store.parsed_states import ParsedStates
 from store.product_fold import (
     PRODUCT_STREAM_PREFIX,
     ProductStatus,
@@ -141,6 +142,7 @@ class ProductProjection:
     def __init__(self, pool: asyncpg.Pool, event_store: EventStore) -> None:
         self._pool = pool
         self._events = event_store
+        self.parsed_states = ParsedStates()
 
     # -- following the log --------------------------------------------------------------------
 
@@ -324,22 +326,16 @@ class ProductProjection:
         """Every product's state with ``status`` (any, if None), ordered by product id, read
         a page at a time: the board, the inbox and a playbook rollout must see the whole
         portfolio, however large, not its first page. The pages share one snapshot, so a
-        rebuild or a catch-up between them cannot cut or repeat the list."""
+        rebuild or a catch-up between them cannot cut or repeat the list. Only rows written
+        since the last call are parsed again (``store/parsed_states.py``)."""
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
         _check_status(status)
-        states: list[ProductState] = []
-        after: str | None = None
         async with (
             self._pool.acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
-            while True:
-                rows = await conn.fetch(_LIST_STATES, status, page_size, after)
-                states += await read_states(conn, stored_states(rows))
-                if len(rows) < page_size:
-                    return states
-                after = rows[-1]["product_id"]
+            return await self.parsed_states.read(conn, status, page_size)
 
     async def get_state(self, product_id: str) -> ProductState | None:
         """The product's state as of the checkpoint, or None if no event of it is projected."""

@@ -107,3 +107,72 @@ async def test_the_app_role_cannot_rewrite_or_remove_a_kept_playbook(
     state: ProductState | None = await projection.get_state("alpha")
     assert state is not None
     assert state.playbook == PLAYBOOK
+
+
+# -- parsed states kept between reads of the whole portfolio -------------------------------------
+
+
+async def test_a_second_read_of_the_portfolio_parses_only_the_products_written_since(
+    portfolio: Portfolio, projection: ProductProjection
+) -> None:
+    await three_products(portfolio)
+    await projection.catch_up()
+    first = await projection.every_state()
+    parsed_first = projection.parsed_states.parsed
+
+    again = await projection.every_state()
+    parsed_again = projection.parsed_states.parsed - parsed_first
+    await portfolio.request_review("alpha")
+    await projection.catch_up()
+    after_alpha = await projection.every_state()
+
+    assert parsed_first == 3
+    assert again == first
+    assert parsed_again == 0
+    assert projection.parsed_states.parsed == 3 + 1
+    assert after_alpha == [portfolio.states[pid] for pid in ("alpha", "beta", "gamma")]
+    assert after_alpha[0] != first[0]
+
+
+async def test_a_row_rewritten_at_the_same_position_is_parsed_again(
+    portfolio: Portfolio, projection: ProductProjection, owner: asyncpg.Connection
+) -> None:
+    """A rebuild (or a hand edit) rewrites rows whose last position does not move; the kept
+    state must not outlive the row it was parsed from."""
+    await three_products(portfolio)
+    await projection.catch_up()
+    await projection.every_state()
+    renamed = portfolio.states["beta"].model_copy(update={"name": "Beta, renamed"})
+    await owner.execute(
+        "UPDATE product_states SET state = $1::json, playbook_fingerprint = NULL "
+        "WHERE product_id = 'beta'",
+        renamed.model_dump_json(),
+    )
+
+    states = {s.product_id: s for s in await projection.every_state()}
+
+    assert states["beta"] == renamed
+    assert projection.parsed_states.parsed == 3 + 1
+
+
+async def test_products_a_rebuild_forgets_are_no_longer_read(
+    portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool
+) -> None:
+    await three_products(portfolio)
+    await projection.catch_up()
+    await app_pool.execute(
+        "INSERT INTO product_states SELECT 'ghost', name, owner, owner_name, stage, status, "
+        "playbook_name, playbook_version, review_open, state, registered_at, stage_entered_at, "
+        "last_position, playbook_fingerprint FROM product_states WHERE product_id = 'alpha'"
+    )
+    haunted = await projection.every_state()
+
+    await projection.rebuild()
+    rebuilt = await projection.every_state()
+    active = await projection.every_state(status="active")
+
+    assert len(haunted) == 4
+    assert len(projection.parsed_states) == 3  # the ghost's state is no longer kept
+    assert [s.product_id for s in rebuilt] == ["alpha", "beta", "gamma"]
+    assert [s.product_id for s in active] == ["alpha", "beta"]
+    assert rebuilt == [portfolio.states[pid] for pid in ("alpha", "beta", "gamma")]
