@@ -135,8 +135,8 @@ async def connect_temporal(
                 raise
             if loop.time() >= give_up_at:
                 raise TemporalNotServing(
-                    f"Temporal at {address} still answered that it is starting after "
-                    f"{starting_patience.total_seconds():g}s: {error}"
+                    f"Temporal at {address} kept answering Unavailable, as a starting server "
+                    f"does, for {starting_patience.total_seconds():g}s: {error}"
                 ) from error
             if not waiting:
                 log.info("temporal.frontend_starting", address=address)

@@ -16,8 +16,10 @@ ASGI, signed in as a person holding every role of the playbook, `--repeats` time
 * board, one owner: `GET /?owner=` for an owner of no product (the filter applies after the
   read, so the read still costs the whole portfolio);
 * inbox: `GET /inbox` (sign-offs and decisions waiting for that person);
-* board as of: `GET /?as_of=` half-way through the fill, which folds the log up to that instant
-  (`--as-of-repeats`, fewer: it reads the log, not the read model).
+* board as of: `GET /?as_of=` an instant that the first half of the products' events precede
+  (every product replays one journey's timestamps, a microsecond later than the one before), so
+  the page folds the log up to it (`--as-of-repeats`, fewer: it reads the log, not the read
+  model).
 
 Run: `python -m bench.portfolio_pages` (`--help` for sizes). The last line is
 `portfolio products=<> board_p50_ms=<> inbox_p50_ms=<> board_kb=<> board_as_of_p50_ms=<>`.
@@ -58,7 +60,8 @@ def cut_journey(index: int, products: int, events: list[NewEvent]) -> list[NewEv
 
 
 async def fill(store: EventStore, products: int) -> tuple[int, float, datetime]:
-    """Appends each product's cut journey; (events, seconds, the instant half-way through)."""
+    """Appends each product's cut journey; (events, seconds, the instant after the last event
+    of the middle product, which the events of the products before it precede)."""
     journeys = Journeys()
     gate = asyncio.Semaphore(APPENDS_AT_ONCE)
     stored = 0

@@ -27,7 +27,7 @@ SELECT product_id, xmin::text || ':' || last_position AS row_version FROM public
 """
 _ROWS = """
 SELECT product_id, xmin::text || ':' || last_position AS row_version,
-       state::text AS state, playbook_fingerprint
+       state::text AS state, playbook_fingerprint, pending_playbook_fingerprint
   FROM public.product_states
  WHERE product_id = ANY($1::text[])
 """

@@ -40,14 +40,16 @@ ProductStatus = Literal["active", "retired", "killed"]
 
 
 _LOAD_STATES = """
-SELECT product_id, state::text AS state, playbook_fingerprint FROM public.product_states
+SELECT product_id, state::text AS state, playbook_fingerprint, pending_playbook_fingerprint
+  FROM public.product_states
  WHERE product_id = ANY($1::text[])
 """
 UPSERT_STATE = """
 INSERT INTO public.product_states AS p
     (product_id, name, owner, owner_name, stage, status, playbook_name, playbook_version,
-     review_open, state, playbook_fingerprint, registered_at, stage_entered_at, last_position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13, $14)
+     review_open, state, playbook_fingerprint, pending_playbook_fingerprint, registered_at,
+     stage_entered_at, last_position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13, $14, $15)
 ON CONFLICT (product_id) DO UPDATE SET
     name = EXCLUDED.name,
     owner = EXCLUDED.owner,
@@ -59,6 +61,7 @@ ON CONFLICT (product_id) DO UPDATE SET
     review_open = EXCLUDED.review_open,
     state = EXCLUDED.state,
     playbook_fingerprint = EXCLUDED.playbook_fingerprint,
+    pending_playbook_fingerprint = EXCLUDED.pending_playbook_fingerprint,
     registered_at = EXCLUDED.registered_at,
     stage_entered_at = EXCLUDED.stage_entered_at,
     last_position = EXCLUDED.last_position
@@ -140,9 +143,10 @@ async def upsert_states(conn: asyncpg.Connection, folded: FoldedPage) -> None:
     """Write the ``product_states`` row of each product the page touched (and first the
     playbooks they name, if not kept yet)."""
     if folded.states:
-        await keep_playbooks(conn, folded.states.values())
+        kept = await keep_playbooks(conn, folded.states.values())
         rows = [
-            state_row(state, folded.last_positions[pid]) for pid, state in folded.states.items()
+            state_row(state, folded.last_positions[pid], kept)
+            for pid, state in folded.states.items()
         ]
         await conn.executemany(UPSERT_STATE, rows)
 
@@ -178,13 +182,14 @@ def fold_row(state: ProductState, row: RawEvent, product_id: str) -> ProductStat
     return folded
 
 
-def state_row(state: ProductState, last_position: int) -> tuple[Any, ...]:
-    """The ``product_states`` columns for a folded state, in the upsert's parameter order."""
+def state_row(state: ProductState, last_position: int, kept: set[str]) -> tuple[Any, ...]:
+    """The ``product_states`` columns for a folded state, in the upsert's parameter order;
+    its playbooks whose fingerprints are in ``kept`` are left out of its JSON."""
     assert state.product_id is not None
     assert state.playbook is not None
     assert state.stage is not None
     assert state.stage_entered_at is not None
-    stored = stored_state(state)
+    stored = stored_state(state, kept)
     return (
         state.product_id,
         state.name,
@@ -197,6 +202,7 @@ def state_row(state: ProductState, last_position: int) -> tuple[Any, ...]:
         _review_open(state),
         stored.json,
         stored.fingerprint,
+        stored.pending_fingerprint,
         state.history[0].entered_at,
         state.stage_entered_at,
         last_position,

@@ -43,7 +43,9 @@ SELECT 1 FROM public.projection_checkpoints
  WHERE name = $1 AND position = -1 AND rebuild_id = $2
    FOR SHARE
 """
-_WIPE = "DELETE FROM public.product_states"
+# The kept playbooks go with the states that name them (migration 0010): a rebuild writes both
+# again from the log, so one kept wrongly cannot outlive it.
+_WIPE = "DELETE FROM public.product_states; DELETE FROM public.product_state_playbooks"
 
 
 class Checkpoint(NamedTuple):

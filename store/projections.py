@@ -115,15 +115,18 @@ class ProductSummary(BaseModel):
 _SUMMARY_COLUMNS = """product_id, name, owner, owner_name, stage, status, playbook_name,
        playbook_version, registered_at, stage_entered_at, review_open, last_position"""
 _GET_STATE = """
-SELECT state::text AS state, playbook_fingerprint FROM public.product_states WHERE product_id = $1
+SELECT state::text AS state, playbook_fingerprint, pending_playbook_fingerprint
+  FROM public.product_states WHERE product_id = $1
 """
 _LIST_STATES = """
-SELECT product_id, state::text AS state, playbook_fingerprint FROM public.product_states
+SELECT product_id, state::text AS state, playbook_fingerprint, pending_playbook_fingerprint
+  FROM public.product_states
  WHERE ($1::text IS NULL OR status = $1) AND ($3::text IS NULL OR product_id > $3)
  ORDER BY product_id LIMIT $2
 """
 _OPEN_REVIEWS = """
-SELECT state::text AS state, playbook_fingerprint FROM public.product_states
+SELECT state::text AS state, playbook_fingerprint, pending_playbook_fingerprint
+  FROM public.product_states
  WHERE review_open ORDER BY product_id
 """
 

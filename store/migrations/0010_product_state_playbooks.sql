@@ -5,13 +5,15 @@
 -- the inbox read every product's state at each load, so at 1,000 products a board took about
 -- 3 s, nearly all of it parsing the same playbook again and again (bench.portfolio_pages).
 --
--- A state row now holds the state without its playbook, and names it by fingerprint (the
--- SHA-256 of its canonical form, which the domain computes when a product registers or adopts
--- a version); the playbook is kept once in product_state_playbooks, and a reader parses each
--- fingerprint once. Rows written before this migration have no fingerprint and still hold
--- their playbook; they are read as before until the projector next writes them.
+-- A state row now holds the state without its playbook (nor the newer version it waits to
+-- adopt, if any), and names each by fingerprint (the SHA-256 of its canonical form); the
+-- playbooks are kept once in product_state_playbooks, and a reader parses each fingerprint once
+-- and checks the playbook it reads has that fingerprint. Rows written before this migration
+-- have no fingerprint and still hold their playbooks; they are read as before until the
+-- projector next writes them.
 --
--- Playbooks are only ever added: a rebuild wipes the states, not the playbooks they name.
+-- Like the states, the kept playbooks are disposable: a rebuild wipes both and writes both
+-- again from the log.
 
 CREATE TABLE public.product_state_playbooks (
     fingerprint text NOT NULL,
@@ -25,10 +27,16 @@ COMMENT ON TABLE public.product_state_playbooks IS
 ALTER TABLE public.product_states
     ADD COLUMN playbook_fingerprint text
         CONSTRAINT product_states_playbook_fingerprint_fkey
+        REFERENCES public.product_state_playbooks (fingerprint),
+    ADD COLUMN pending_playbook_fingerprint text
+        CONSTRAINT product_states_pending_playbook_fingerprint_fkey
         REFERENCES public.product_state_playbooks (fingerprint);
 
 COMMENT ON COLUMN public.product_states.playbook_fingerprint IS
     'The state''s playbook, kept in product_state_playbooks; NULL: the state holds it itself.';
+COMMENT ON COLUMN public.product_states.pending_playbook_fingerprint IS
+    'The playbook version the product waits to adopt, kept in product_state_playbooks; NULL: '
+    'none, or the state holds it itself.';
 
 REVOKE ALL ON TABLE public.product_state_playbooks FROM PUBLIC;
-GRANT SELECT, INSERT ON TABLE public.product_state_playbooks TO lifecycle_app;
+GRANT SELECT, INSERT, DELETE ON TABLE public.product_state_playbooks TO lifecycle_app;

@@ -79,7 +79,8 @@ async def test_a_frontend_still_starting_past_the_patience_is_refused_naming_its
             )
 
     assert str(refused.value).startswith(
-        f"Temporal at {frontend.address} still answered that it is starting after 1s"
+        f"Temporal at {frontend.address} kept answering Unavailable, as a starting server "
+        "does, for 1s"
     )
     assert NOT_HEALTHY in str(refused.value)
     assert frontend.calls >= 2

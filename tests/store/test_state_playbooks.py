@@ -8,20 +8,33 @@ import json
 import asyncpg
 import pytest
 
+from activities.event_log import to_new_event
+from domain.commands import AdoptPlaybook
+from domain.decide import decide
 from domain.state import ProductState
 from store.projections import ProductProjection
+from store.state_playbooks import KeptPlaybookMismatch, forget_parsed_playbooks
 from tests.store.projection_story import (
     PLAYBOOK,
+    T0,
     Portfolio,
     folded_stream,
+    new_id,
     portfolio,
     projection,
     three_products,
 )
+from tests.support.journey import gatekeeper, register
 
 __all__ = ["portfolio", "projection"]
 
 NEXT_VERSION = PLAYBOOK.model_copy(update={"version": PLAYBOOK.version + 1})
+
+
+@pytest.fixture(autouse=True)
+def parse_kept_playbooks_afresh() -> None:
+    """Each test reads the playbooks from its own database, not from an earlier test's."""
+    forget_parsed_playbooks()
 
 
 async def test_many_products_under_one_playbook_keep_it_once_and_read_back_whole(
@@ -94,7 +107,76 @@ async def test_the_projector_folds_onward_from_a_stored_state_and_its_kept_playb
     assert await projection.get_state("alpha") == await folded_stream(portfolio.store, "alpha")
 
 
-async def test_the_app_role_cannot_rewrite_or_remove_a_kept_playbook(
+async def test_a_playbook_a_product_waits_to_adopt_is_kept_apart_too(
+    portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool
+) -> None:
+    """After a rollout effective at the next stage every active product holds a second playbook
+    until it moves on; it must not bring the parsing cost back."""
+    await portfolio.register("alpha")
+    await portfolio.run(
+        "alpha",
+        AdoptPlaybook(
+            actor=gatekeeper("product-lead"), playbook=NEXT_VERSION, reason="new criteria"
+        ),
+    )
+    await projection.catch_up()
+
+    row = await app_pool.fetchrow(
+        "SELECT state::text AS state, playbook_fingerprint, pending_playbook_fingerprint "
+        "FROM product_states"
+    )
+    forget_parsed_playbooks()
+    alpha = await projection.get_state("alpha")
+
+    assert row["playbook_fingerprint"] == PLAYBOOK.fingerprint()
+    assert row["pending_playbook_fingerprint"] == NEXT_VERSION.fingerprint()
+    assert json.loads(row["state"])["pending_playbook"] is None
+    assert alpha == portfolio.states["alpha"]
+    assert alpha is not None
+    assert alpha.pending_playbook == NEXT_VERSION
+
+
+async def test_a_playbook_whose_recorded_fingerprint_is_not_its_own_stays_in_its_row(
+    portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool
+) -> None:
+    """Kept apart, it would be kept under a fingerprint that names other rules."""
+    registered = decide(ProductState(), register("odd", PLAYBOOK), T0, new_id)
+    registered[0] = registered[0].model_copy(update={"playbook_fingerprint": "0" * 64})
+    await portfolio.store.append(
+        "product-odd", 0, [to_new_event(e, {"workflow_id": "product-odd"}) for e in registered]
+    )
+    await projection.catch_up()
+
+    row = await app_pool.fetchrow("SELECT playbook_fingerprint FROM product_states")
+    kept = await app_pool.fetchval("SELECT count(*) FROM product_state_playbooks")
+    odd = await projection.get_state("odd")
+
+    assert row["playbook_fingerprint"] is None
+    assert kept == 0
+    assert odd is not None
+    assert odd.playbook == PLAYBOOK
+
+
+async def test_a_kept_playbook_that_is_not_what_its_fingerprint_names_is_refused_until_a_rebuild(
+    portfolio: Portfolio, projection: ProductProjection, owner: asyncpg.Connection
+) -> None:
+    await three_products(portfolio)
+    await projection.catch_up()
+    await owner.execute(
+        "UPDATE product_state_playbooks SET playbook = $1::json", NEXT_VERSION.model_dump_json()
+    )
+    forget_parsed_playbooks()
+
+    with pytest.raises(KeptPlaybookMismatch, match=PLAYBOOK.fingerprint()) as refused:
+        await projection.every_state()
+    await projection.rebuild()
+    states = await projection.every_state()
+
+    assert "rebuild the projection" in str(refused.value)
+    assert states == [portfolio.states[pid] for pid in ("alpha", "beta", "gamma")]
+
+
+async def test_the_app_role_cannot_rewrite_a_kept_playbook(
     portfolio: Portfolio, projection: ProductProjection, app_pool: asyncpg.Pool
 ) -> None:
     await portfolio.register("alpha")
@@ -102,11 +184,6 @@ async def test_the_app_role_cannot_rewrite_or_remove_a_kept_playbook(
 
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await app_pool.execute("UPDATE product_state_playbooks SET playbook = '{}'")
-    with pytest.raises(asyncpg.InsufficientPrivilegeError):
-        await app_pool.execute("DELETE FROM product_state_playbooks")
-    state: ProductState | None = await projection.get_state("alpha")
-    assert state is not None
-    assert state.playbook == PLAYBOOK
 
 
 # -- parsed states kept between reads of the whole portfolio -------------------------------------
