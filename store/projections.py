@@ -314,9 +314,9 @@ class ProductProjection:
     async def list_states(
         self, *, status: str | None = None, limit: int = 100, after: str | None = None
     ) -> list[ProductState]:
-        """Whole states of the products with ``status`` (any, if None) whose id sorts after
-        ``after`` (from the first, if None), ordered by product id, in one query: the board and
-        inbox need every card's state, not a query per card."""
+        """One page of whole states: the products with ``status`` (any, if None) whose id sorts
+        after ``after`` (from the first, if None), ordered by product id, in one query. The
+        board, the inbox and a rollout read the whole portfolio through ``every_state``."""
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}, got {limit}")
         _check_status(status)

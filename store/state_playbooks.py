@@ -17,6 +17,7 @@ the states (``store/projection_checkpoint.py``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import asyncpg
 
@@ -48,17 +49,14 @@ class KeptPlaybookMismatch(RuntimeError):
         self.fingerprint = fingerprint
 
 
-class StoredState:
+class StoredState(NamedTuple):
     """A ``product_states`` row's state JSON and the fingerprints of the playbooks left out of
     it (None: the state holds that playbook itself, as rows written before migration 0010 do,
     or has none pending)."""
 
-    __slots__ = ("fingerprint", "json", "pending_fingerprint")
-
-    def __init__(self, json: str, fingerprint: str | None, pending_fingerprint: str | None) -> None:
-        self.json = json
-        self.fingerprint = fingerprint
-        self.pending_fingerprint = pending_fingerprint
+    json: str
+    fingerprint: str | None
+    pending_fingerprint: str | None
 
 
 def fingerprint_of(state: ProductState) -> str:

@@ -292,8 +292,8 @@ async def attempt(request: Request, action: Callable[[], Awaitable[object]]) -> 
 
 
 async def all_states(services: ApiServices, status: str | None = None) -> list[ProductState]:
-    """Every product's state from the read model, a page of a thousand at a time, however
-    many products."""
+    """Every product's state from the read model, however many products (parsing again only
+    those written since the last load, ``store/parsed_states.py``)."""
     await services.projection.catch_up()
     states = await services.projection.every_state(status=status)
     return [s for s in states if s.is_registered and s.stage is not None]
